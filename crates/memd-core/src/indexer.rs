@@ -1,0 +1,217 @@
+//! Keeps the derived indexes in step with the store's change log. Each index's applied `seq` is
+//! tracked here; [`Indexer::catch_up`] reads the log past the lower of the two, re-reads the
+//! current state of every changed memory and applies it, so replaying a change is harmless and a
+//! restart resumes from what the lexical index persisted and what the vector snapshot reflected.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use memd_index::{LexicalIndex, VectorIndex};
+use memd_store::{Change, ChangeOp, Store, TenantId};
+use parking_lot::Mutex;
+use uuid::Uuid;
+
+use crate::ServiceError;
+
+const LOG_BATCH: usize = 2_000;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Applied {
+    lexical: i64,
+    vector: i64,
+}
+
+pub struct Indexer {
+    store: Arc<dyn Store>,
+    lexical: Arc<dyn LexicalIndex>,
+    vector: Arc<dyn VectorIndex>,
+    /// The embedding model whose vectors the vector index holds; `None` disables it.
+    model: Option<String>,
+    applied: Mutex<Applied>,
+}
+
+/// What [`Indexer::open`] did, for the start-up log and the benchmarks.
+#[derive(Clone, Debug, Default)]
+pub struct LoadReport {
+    pub lexical_seq_on_disk: i64,
+    pub vectors_loaded: usize,
+    pub vector_load_ms: u128,
+    pub changes_replayed: u64,
+    pub catch_up_ms: u128,
+}
+
+impl Indexer {
+    /// Loads the vector index from the stored vectors and replays the change log into both.
+    pub fn open(
+        store: Arc<dyn Store>,
+        lexical: Arc<dyn LexicalIndex>,
+        vector: Arc<dyn VectorIndex>,
+        model: Option<String>,
+    ) -> Result<(Self, LoadReport), ServiceError> {
+        let lexical_seq = lexical.seq();
+        let me = Indexer {
+            applied: Mutex::new(Applied { lexical: lexical_seq, vector: 0 }),
+            store,
+            lexical,
+            vector,
+            model,
+        };
+        let mut report = me.reload_vectors()?;
+        report.lexical_seq_on_disk = lexical_seq;
+        let started = Instant::now();
+        report.changes_replayed = me.catch_up()?;
+        report.catch_up_ms = started.elapsed().as_millis();
+        Ok((me, report))
+    }
+
+    /// Applies every change written since the last call; returns how many log rows were read.
+    /// Blocking. Serialised: concurrent callers wait, then find little or nothing left to do.
+    pub fn catch_up(&self) -> Result<u64, ServiceError> {
+        let mut applied = self.applied.lock();
+        let mut total = 0u64;
+        loop {
+            let from = applied.lexical.min(applied.vector);
+            let changes = self.store.changes_since(from, LOG_BATCH)?;
+            let Some(last) = changes.last().map(|c| c.seq) else { break };
+            total += changes.len() as u64;
+            if last > applied.lexical {
+                self.apply_lexical(&changes, applied.lexical, last)?;
+                applied.lexical = last;
+            }
+            if last > applied.vector {
+                self.apply_vector(&changes, applied.vector)?;
+                applied.vector = last;
+                self.vector.set_seq(last);
+            }
+            if changes.len() < LOG_BATCH {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    fn apply_lexical(&self, changes: &[Change], after: i64, last: i64) -> Result<(), ServiceError> {
+        let ids = changed(changes, after, |op| op != ChangeOp::Embed);
+        let now = Utc::now();
+        let mut upserts = Vec::new();
+        let mut deletes = Vec::new();
+        for (tenant, ids) in ids {
+            let live = self.store.get_many(&tenant, &ids, now)?;
+            let live_ids: BTreeSet<Uuid> = live.iter().map(|m| m.id).collect();
+            deletes.extend(ids.iter().filter(|id| !live_ids.contains(id)).map(|id| (tenant.clone(), *id)));
+            upserts.extend(live);
+        }
+        self.lexical.apply(&upserts, &deletes, last)?;
+        Ok(())
+    }
+
+    fn apply_vector(&self, changes: &[Change], after: i64) -> Result<(), ServiceError> {
+        let Some(model) = &self.model else { return Ok(()) };
+        let now = Utc::now();
+        let mut upserts = Vec::new();
+        let mut removes = Vec::new();
+        for (tenant, ids) in changed(changes, after, |_| true) {
+            for id in ids {
+                match self.store.vector_of(&tenant, id, model, now)? {
+                    Some(v) => upserts.push((v.memory, v.vector)),
+                    None => removes.push((tenant.clone(), id)),
+                }
+            }
+        }
+        self.vector.remove(&removes);
+        self.vector.upsert(&upserts)?;
+        Ok(())
+    }
+
+    /// Drops both indexes and rebuilds them from the store.
+    pub fn rebuild(&self) -> Result<LoadReport, ServiceError> {
+        let started = Instant::now();
+        {
+            let mut applied = self.applied.lock();
+            self.lexical.clear()?;
+            let mut err = None;
+            let mut docs = 0usize;
+            let seq = self.store.scan_memories(&mut |batch| {
+                docs += batch.len();
+                if err.is_none() {
+                    err = self.lexical.apply(&batch, &[], 0).err();
+                }
+            })?;
+            if let Some(e) = err {
+                return Err(e.into());
+            }
+            self.lexical.apply(&[], &[], seq)?;
+            self.lexical.flush()?;
+            applied.lexical = seq;
+            tracing::info!(event = "lexical_rebuilt", docs, seq);
+        }
+        let mut report = self.reload_vectors()?;
+        report.changes_replayed = self.catch_up()?;
+        report.catch_up_ms = started.elapsed().as_millis();
+        Ok(report)
+    }
+
+    /// Empties the vector index and loads every stored vector of the model.
+    fn reload_vectors(&self) -> Result<LoadReport, ServiceError> {
+        let mut applied = self.applied.lock();
+        let mut report = LoadReport::default();
+        let started = Instant::now();
+        self.vector.clear();
+        let seq = match &self.model {
+            None => self.store.max_seq()?,
+            Some(model) => {
+                let mut err = None;
+                let seq = self.store.scan_vectors(model, &mut |batch| {
+                    report.vectors_loaded += batch.len();
+                    let items: Vec<_> = batch.into_iter().map(|v| (v.memory, v.vector)).collect();
+                    if err.is_none() {
+                        err = self.vector.upsert(&items).err();
+                    }
+                })?;
+                if let Some(e) = err {
+                    return Err(e.into());
+                }
+                seq
+            }
+        };
+        applied.vector = seq;
+        self.vector.set_seq(seq);
+        report.vector_load_ms = started.elapsed().as_millis();
+        Ok(report)
+    }
+
+    /// Persists the lexical index (at shutdown).
+    pub fn flush(&self) -> Result<(), ServiceError> {
+        let _guard = self.applied.lock();
+        self.lexical.flush()?;
+        Ok(())
+    }
+
+    /// (lexical, vector) applied seq, for status and lag metrics.
+    pub fn applied(&self) -> (i64, i64) {
+        let a = self.applied.lock();
+        (a.lexical, a.vector)
+    }
+
+    pub fn lexical(&self) -> &Arc<dyn LexicalIndex> {
+        &self.lexical
+    }
+
+    pub fn vector(&self) -> &Arc<dyn VectorIndex> {
+        &self.vector
+    }
+}
+
+/// Distinct memory ids per tenant among changes with `seq > after` whose op passes `keep`.
+fn changed(changes: &[Change], after: i64, keep: impl Fn(ChangeOp) -> bool) -> HashMap<TenantId, Vec<Uuid>> {
+    let mut seen = BTreeSet::new();
+    let mut out: HashMap<TenantId, Vec<Uuid>> = HashMap::new();
+    for c in changes.iter().filter(|c| c.seq > after && keep(c.op)) {
+        if seen.insert((c.tenant.clone(), c.memory_id)) {
+            out.entry(c.tenant.clone()).or_default().push(c.memory_id);
+        }
+    }
+    out
+}

@@ -1,0 +1,141 @@
+//! The background embedding pipeline: a dedicated thread that takes batches from the store's
+//! durable embedding queue, embeds them, stores the vectors and brings the vector index up to
+//! date. Because the queue is in the store, nothing is lost on a crash; a restart resumes it.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use memd_embed::Embedder;
+use memd_store::{EmbeddingWrite, PendingEmbedding, Store};
+use parking_lot::Mutex;
+
+use crate::indexer::Indexer;
+use crate::metrics as m;
+
+const IDLE_POLL: Duration = Duration::from_secs(2);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Shared counters the service and `/metrics` read.
+#[derive(Debug, Default)]
+pub struct PipelineState {
+    /// Memories acknowledged but not yet embedded.
+    pub pending: AtomicI64,
+    /// Consecutive failed batches (0 when healthy).
+    pub failures: AtomicI64,
+}
+
+pub struct EmbedPipeline {
+    wake: Sender<()>,
+    stop: Arc<AtomicBool>,
+    handle: Mutex<Option<JoinHandle<()>>>,
+    pub state: Arc<PipelineState>,
+}
+
+struct Worker {
+    store: Arc<dyn Store>,
+    embedder: Arc<dyn Embedder>,
+    indexer: Arc<Indexer>,
+    batch_size: usize,
+    stop: Arc<AtomicBool>,
+    state: Arc<PipelineState>,
+}
+
+impl EmbedPipeline {
+    pub fn start(
+        store: Arc<dyn Store>,
+        embedder: Arc<dyn Embedder>,
+        indexer: Arc<Indexer>,
+        batch_size: usize,
+        state: Arc<PipelineState>,
+    ) -> std::io::Result<Self> {
+        let (wake, rx) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker =
+            Worker { store, embedder, indexer, batch_size, stop: stop.clone(), state: state.clone() };
+        let handle = std::thread::Builder::new().name("memd-embed".into()).spawn(move || worker.run(rx))?;
+        Ok(EmbedPipeline { wake, stop, handle: Mutex::new(Some(handle)), state })
+    }
+
+    /// Tells the worker new work is queued.
+    pub fn notify(&self) {
+        let _ = self.wake.send(());
+    }
+
+    /// Finishes the batch in flight and stops; the rest of the queue stays durable in the store.
+    pub fn shutdown(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.notify();
+        if let Some(h) = self.handle.lock().take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Worker {
+    fn run(self, rx: Receiver<()>) {
+        let mut backoff = Duration::from_millis(100);
+        self.refresh_pending();
+        while !self.stop.load(Ordering::SeqCst) {
+            match self.step() {
+                Ok(0) => {
+                    backoff = Duration::from_millis(100);
+                    match rx.recv_timeout(IDLE_POLL) {
+                        Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                    while rx.try_recv().is_ok() {}
+                }
+                Ok(_) => backoff = Duration::from_millis(100),
+                Err(e) => {
+                    let n = self.state.failures.fetch_add(1, Ordering::Relaxed) + 1;
+                    tracing::warn!(event = "embed_batch_failed", error_type = "embed", failures = n, error = %e);
+                    let _ = rx.recv_timeout(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Embeds one batch; returns how many memories it took from the queue.
+    fn step(&self) -> Result<usize, crate::ServiceError> {
+        let batch = self.store.pending_embeddings(self.batch_size)?;
+        if batch.is_empty() {
+            self.refresh_pending();
+            return Ok(0);
+        }
+        let started = Instant::now();
+        let texts: Vec<&str> = batch.iter().map(|p| p.content.as_str()).collect();
+        let vectors = self.embedder.embed(&texts)?;
+        ::metrics::histogram!(m::EMBED_BATCH_SECONDS).record(started.elapsed().as_secs_f64());
+        ::metrics::histogram!(m::EMBED_BATCH_SIZE).record(batch.len() as f64);
+        let writes = to_writes(&batch, vectors);
+        self.store.put_embeddings(self.embedder.model_id(), &writes)?;
+        self.indexer.catch_up()?;
+        self.state.failures.store(0, Ordering::Relaxed);
+        self.refresh_pending();
+        Ok(batch.len())
+    }
+
+    fn refresh_pending(&self) {
+        if let Ok(n) = self.store.pending_count() {
+            self.state.pending.store(n as i64, Ordering::Relaxed);
+            ::metrics::gauge!(m::EMBED_PENDING).set(n as f64);
+        }
+    }
+}
+
+fn to_writes(batch: &[PendingEmbedding], vectors: Vec<Vec<f32>>) -> Vec<EmbeddingWrite> {
+    batch
+        .iter()
+        .zip(vectors)
+        .map(|(p, vector)| EmbeddingWrite {
+            tenant: p.tenant.clone(),
+            memory_id: p.memory_id,
+            version: p.version,
+            vector,
+        })
+        .collect()
+}

@@ -1,0 +1,226 @@
+//! Hybrid retrieval: BM25 and dense cosine run concurrently, are fused (reciprocal-rank or
+//! weighted), then post-filtered against the store (metadata, expiry, user binding). When the
+//! semantic side is unavailable the answer is keyword-only and says `degraded: true`.
+
+use std::time::Instant;
+
+use chrono::Utc;
+use memd_index::Hit;
+use memd_store::{Filter, Memory, Scope};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Caller;
+use crate::fusion::{self, Fused, FusionMethod, FusionParams};
+use crate::metrics as m;
+use crate::service::{FilterParams, MemoryService, Result};
+use crate::ServiceError;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    #[default]
+    Hybrid,
+    Semantic,
+    Keyword,
+}
+
+impl SearchMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchMode::Hybrid => "hybrid",
+            SearchMode::Semantic => "semantic",
+            SearchMode::Keyword => "keyword",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SearchRequest {
+    pub query: String,
+    pub filter: FilterParams,
+    pub top_k: Option<usize>,
+    pub mode: SearchMode,
+    /// Overrides the configured fusion method for this query.
+    pub fusion: Option<FusionMethod>,
+}
+
+/// Per-signal scores of one result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    /// BM25 score, when the lexical index returned the memory.
+    pub keyword: Option<f32>,
+    /// Cosine similarity, when the vector index returned the memory.
+    pub semantic: Option<f32>,
+    /// The fused score the results are ordered by.
+    pub fused: f32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchHit {
+    pub memory: Memory,
+    pub score: f32,
+    pub scores: Scores,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchResponse {
+    pub results: Vec<SearchHit>,
+    /// True when the semantic signal was wanted but not available.
+    pub degraded: bool,
+    /// The mode actually used.
+    pub mode: SearchMode,
+}
+
+impl MemoryService {
+    pub async fn search(&self, caller: &Caller, req: SearchRequest) -> Result<SearchResponse> {
+        caller.require(Scope::Read)?;
+        let started = Instant::now();
+        let query = req.query.trim().to_owned();
+        if query.is_empty() {
+            return Err(ServiceError::invalid("invalid_query", "query must not be empty"));
+        }
+        crate::validate::content(&self.inner.cfg.limits, &query)?;
+        let top_k = self.top_k(req.top_k)?;
+        let filter = self.filter(caller, req.filter)?;
+        let mode_label = req.mode.as_str();
+        ::metrics::counter!(m::SEARCH_TOTAL, "mode" => mode_label).increment(1);
+        let (fused, mode, degraded) =
+            self.candidates(caller, &query, &filter, req.mode, req.fusion, top_k).await?;
+        let results = self.materialise(caller, fused, filter, top_k).await?;
+        if degraded {
+            ::metrics::counter!(m::SEARCH_DEGRADED_TOTAL).increment(1);
+        }
+        ::metrics::histogram!(m::SEARCH_SECONDS, "mode" => mode_label)
+            .record(started.elapsed().as_secs_f64());
+        Ok(SearchResponse { results, degraded, mode })
+    }
+
+    pub(crate) fn top_k(&self, k: Option<usize>) -> Result<usize> {
+        let s = &self.inner.cfg.search;
+        let k = k.unwrap_or(s.default_top_k);
+        if k == 0 || k > s.max_top_k {
+            return Err(ServiceError::invalid("invalid_top_k", format!("top_k must be 1-{}", s.max_top_k)));
+        }
+        Ok(k)
+    }
+
+    /// Runs the wanted signals and fuses them. Returns (fused, effective mode, degraded).
+    pub(crate) async fn candidates(
+        &self,
+        caller: &Caller,
+        query: &str,
+        filter: &Filter,
+        mode: SearchMode,
+        fusion_method: Option<FusionMethod>,
+        top_k: usize,
+    ) -> Result<(Vec<Fused>, SearchMode, bool)> {
+        let s = &self.inner.cfg.search;
+        let mut n = s.candidates.max(top_k * 3);
+        if !filter.metadata.is_empty() {
+            n = (n * 5).min(10_000);
+        }
+        let want_kw = mode != SearchMode::Semantic;
+        let want_sem = mode != SearchMode::Keyword;
+        let kw = async {
+            if want_kw {
+                self.keyword_hits(caller, query, filter, n).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let sem = async {
+            if want_sem {
+                self.semantic_hits(caller, query, filter, n).await
+            } else {
+                Ok(None)
+            }
+        };
+        let (kw, sem) = tokio::join!(kw, sem);
+        let (kw, sem) = (kw?, sem?);
+        let params = FusionParams {
+            method: fusion_method.unwrap_or(s.fusion),
+            rrf_k: s.rrf_k,
+            semantic_weight: s.semantic_weight,
+        };
+        Ok(match (kw, sem) {
+            (Some(k), Some(v)) => (fusion::fuse(&k, &v, params), SearchMode::Hybrid, false),
+            (Some(k), None) => (fusion::single(&k, false), SearchMode::Keyword, want_sem),
+            (None, Some(v)) => (fusion::single(&v, true), SearchMode::Semantic, false),
+            (None, None) => {
+                // Semantic-only request with the semantic side down: fall back to keywords.
+                let k = self.keyword_hits(caller, query, filter, n).await?;
+                (fusion::single(&k, false), SearchMode::Keyword, true)
+            }
+        })
+    }
+
+    async fn keyword_hits(&self, caller: &Caller, q: &str, f: &Filter, n: usize) -> Result<Vec<Hit>> {
+        let (tenant, q, f) = (caller.tenant.clone(), q.to_owned(), f.clone());
+        self.blocking(move |i| Ok(i.indexer.lexical().search(&tenant, &q, &f, n)?)).await
+    }
+
+    /// `None` when no embedder is configured or it failed (the caller degrades).
+    async fn semantic_hits(
+        &self,
+        caller: &Caller,
+        q: &str,
+        f: &Filter,
+        n: usize,
+    ) -> Result<Option<Vec<Hit>>> {
+        if self.inner.embedder.is_none() {
+            return Ok(None);
+        }
+        let (tenant, q, f) = (caller.tenant.clone(), q.to_owned(), f.clone());
+        let r = self
+            .blocking(move |i| {
+                let Some(embedder) = &i.embedder else { return Ok(None) };
+                let v = i.query_cache.get_or_embed(embedder.as_ref(), &q)?;
+                Ok(Some(i.indexer.vector().search(&tenant, &v, &f, n)?))
+            })
+            .await;
+        match r {
+            Ok(hits) => Ok(hits),
+            Err(ServiceError::Unavailable(msg)) => {
+                tracing::warn!(event = "semantic_unavailable", error_type = "embed", error = %msg);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Loads fused candidates from the store in rank order, drops what the filter, expiry or the
+    /// caller's binding exclude, and returns the first `top_k`.
+    pub(crate) async fn materialise(
+        &self,
+        caller: &Caller,
+        fused: Vec<Fused>,
+        filter: Filter,
+        top_k: usize,
+    ) -> Result<Vec<SearchHit>> {
+        let c = caller.clone();
+        self.blocking(move |i| {
+            let now = Utc::now();
+            let mut out = Vec::with_capacity(top_k);
+            let chunk = top_k * 2 + 8;
+            for part in fused.chunks(chunk) {
+                let ids: Vec<_> = part.iter().map(|f| f.id).collect();
+                let found = i.store.get_many(&c.tenant, &ids, now)?;
+                let mut by_id: std::collections::HashMap<_, _> =
+                    found.into_iter().map(|m| (m.id, m)).collect();
+                for f in part {
+                    let Some(memory) = by_id.remove(&f.id) else { continue };
+                    if !filter.matches(&memory) || !c.can_see(&memory) {
+                        continue;
+                    }
+                    let scores = Scores { keyword: f.keyword, semantic: f.semantic, fused: f.score };
+                    out.push(SearchHit { memory, score: f.score, scores });
+                    if out.len() == top_k {
+                        return Ok(out);
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}

@@ -1,0 +1,74 @@
+//! Request observation: the Prometheus recorder, per-route-template request metrics, and the
+//! request-id/tenant span every log line of a request carries.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const HTTP_REQUESTS_TOTAL: &str = "memd_http_requests_total";
+pub const HTTP_REQUEST_SECONDS: &str = "memd_http_request_duration_seconds";
+pub const HTTP_IN_FLIGHT: &str = "memd_http_requests_in_flight";
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process-wide recorder (installed on first use; later calls share it).
+pub fn metrics_handle() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Suffix("_seconds".into()),
+                    memd_core::metrics::LATENCY_BUCKETS,
+                )
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Suffix("_batch_size".into()),
+                        memd_core::metrics::BATCH_BUCKETS,
+                    )
+                });
+            let handle = match builder.and_then(|b| b.install_recorder()) {
+                Ok(h) => h,
+                // Another recorder is installed (embedding memd in a host app): render ours unused.
+                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+            };
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    memd_core::metrics::describe();
+    describe_counter!(HTTP_REQUESTS_TOTAL, "HTTP requests by route template, method and status.");
+    describe_histogram!(
+        HTTP_REQUEST_SECONDS,
+        Unit::Seconds,
+        "HTTP request latency by route template and method."
+    );
+    describe_gauge!(HTTP_IN_FLIGHT, "HTTP requests being served.");
+}
+
+/// Records count and latency labelled by the matched route template, never the raw path.
+pub async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    metrics::gauge!(HTTP_IN_FLIGHT).increment(1.0);
+    let resp = next.run(req).await;
+    metrics::gauge!(HTTP_IN_FLIGHT).decrement(1.0);
+    let status = resp.status().as_u16().to_string();
+    metrics::histogram!(HTTP_REQUEST_SECONDS, "route" => route.clone(), "method" => method.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!(HTTP_REQUESTS_TOTAL, "route" => route, "method" => method, "status" => status)
+        .increment(1);
+    resp
+}

@@ -1,0 +1,96 @@
+//! `/health` (liveness), `/health/ready` (readiness with components), `/metrics` (Prometheus).
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::state::{AppState, Phase};
+
+#[derive(Serialize, ToSchema)]
+pub struct Liveness {
+    pub status: &'static str,
+    pub version: &'static str,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health", tag = "ops", responses((status = 200, body = Liveness)))]
+pub async fn live() -> Json<Liveness> {
+    Json(Liveness { status: "ok", version: env!("CARGO_PKG_VERSION") })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Component {
+    pub name: &'static str,
+    /// `healthy`, `degraded` or `critical`.
+    pub status: &'static str,
+    pub detail: String,
+    pub latency_ms: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready`, `starting`, `draining` or `not_ready`.
+    pub status: &'static str,
+    pub components: Vec<Component>,
+}
+
+/// Readiness: 200 when serving; 503 while starting, draining or when a component is critical.
+#[utoipa::path(get, path = "/health/ready", tag = "ops",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn ready(State(s): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let components = components(&s).await;
+    let critical = components.iter().any(|c| c.status == "critical");
+    let status = match (s.phase(), critical) {
+        (Phase::Starting, _) => "starting",
+        (Phase::Draining, _) => "draining",
+        (Phase::Ready, true) => "not_ready",
+        (Phase::Ready, false) => "ready",
+    };
+    let code = if status == "ready" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(Readiness { status, components }))
+}
+
+async fn components(s: &AppState) -> Vec<Component> {
+    let store = s.service.store().clone();
+    let started = Instant::now();
+    let ping = tokio::task::spawn_blocking(move || store.ping()).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (status, detail) = match ping {
+        Ok(Ok(())) => ("healthy", "ok".to_owned()),
+        Ok(Err(e)) => ("critical", e.to_string()),
+        Err(e) => ("critical", e.to_string()),
+    };
+    let mut out = vec![Component { name: "store", status, detail, latency_ms }];
+    let (lex_seq, vec_seq) = s.service.indexer().applied();
+    out.push(Component {
+        name: "lexical_index",
+        status: "healthy",
+        detail: format!("{} docs, seq {lex_seq}", s.service.indexer().lexical().num_docs()),
+        latency_ms: 0.0,
+    });
+    let pending = s.service.embed_pending();
+    let (status, detail) = match s.service.embedder() {
+        Some(e) => ("healthy", format!("{}; {pending} pending", e.model_id())),
+        None => ("degraded", "no embedder configured: keyword search only".to_owned()),
+    };
+    out.push(Component {
+        name: "vector_index",
+        status: "healthy",
+        detail: format!("{} vectors, seq {vec_seq}", s.service.indexer().vector().len()),
+        latency_ms: 0.0,
+    });
+    out.push(Component { name: "embedder", status, detail, latency_ms: 0.0 });
+    out
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
+pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    ::metrics::gauge!(memd_core::metrics::EMBED_PENDING).set(s.service.embed_pending() as f64);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render())
+}

@@ -1,0 +1,6 @@
+//! Route handlers, one module per resource.
+
+pub mod admin;
+pub mod health;
+pub mod memories;
+pub mod search;

@@ -1,0 +1,41 @@
+//! Shared state of the HTTP transport.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+use memd_core::MemoryService;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+/// Life-cycle phase, for `/health/ready`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Phase {
+    Starting = 0,
+    Ready = 1,
+    Draining = 2,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: MemoryService,
+    pub metrics: PrometheusHandle,
+    phase: Arc<AtomicU8>,
+}
+
+impl AppState {
+    pub fn new(service: MemoryService, metrics: PrometheusHandle) -> Self {
+        AppState { service, metrics, phase: Arc::new(AtomicU8::new(Phase::Starting as u8)) }
+    }
+
+    pub fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::SeqCst) {
+            0 => Phase::Starting,
+            1 => Phase::Ready,
+            _ => Phase::Draining,
+        }
+    }
+
+    pub fn set_phase(&self, p: Phase) {
+        self.phase.store(p as u8, Ordering::SeqCst);
+    }
+}

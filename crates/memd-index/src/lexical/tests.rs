@@ -1,0 +1,124 @@
+use std::collections::HashSet;
+use std::time::Duration;
+
+use memd_store::{Filter, TenantId};
+use proptest::prelude::*;
+
+use super::{LexicalConfig, TantivyLexical};
+use crate::testutil::{memory, shaped, strategies};
+use crate::LexicalIndex;
+
+/// An index whose committer never fires on its own: commits happen only on `flush`.
+fn manual() -> TantivyLexical {
+    let config = LexicalConfig { commit_interval: Duration::from_secs(3600), ..Default::default() };
+    TantivyLexical::in_ram_with(config).unwrap()
+}
+
+fn t(s: &str) -> TenantId {
+    TenantId::new(s).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn filters_agree_with_reference(
+        shapes in proptest::collection::vec(strategies::shape(), 0..12),
+        filter in strategies::filter(),
+        committed in any::<bool>(),
+    ) {
+        let idx = manual();
+        let ms: Vec<_> = shapes.iter().map(|s| shaped("t", "common words here", s)).collect();
+        let others: Vec<_> = shapes.iter().map(|s| shaped("o", "common words", s)).collect();
+        idx.apply(&ms, &[], 1).unwrap();
+        idx.apply(&others, &[], 2).unwrap();
+        if committed {
+            idx.flush().unwrap();
+        }
+        let got: HashSet<_> =
+            idx.search(&t("t"), "common", &filter, 100).unwrap().iter().map(|h| h.id).collect();
+        let want: HashSet<_> = ms.iter().filter(|m| filter.matches(m)).map(|m| m.id).collect();
+        prop_assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn tail_scores_match_committed_scores() {
+    let idx = manual();
+    let corpus = [
+        "the cat sat on the mat",
+        "dogs chase cats in the garden",
+        "a quiet evening with tea",
+        "the garden is green after rain",
+        "cats and dogs living together",
+    ];
+    let ms: Vec<_> = corpus.iter().map(|c| memory("t", c)).collect();
+    idx.apply(&ms, &[], 1).unwrap();
+    idx.flush().unwrap();
+    let probe = memory("t", "a cat in the garden, cats everywhere");
+    idx.apply(std::slice::from_ref(&probe), &[], 2).unwrap();
+    let q = "cat garden dogs";
+    let before = idx.search(&t("t"), q, &Filter::default(), 10).unwrap();
+    idx.flush().unwrap();
+    assert_eq!(idx.pending(), 0);
+    let after = idx.search(&t("t"), q, &Filter::default(), 10).unwrap();
+    assert_eq!(before.len(), after.len());
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(b.id, a.id, "same ranking in tail and committed: {before:?} vs {after:?}");
+        assert!((b.score - a.score).abs() < 1e-4 * a.score.max(1.0), "{b:?} vs {a:?}");
+    }
+    assert!(before.iter().any(|h| h.id == probe.id));
+}
+
+#[test]
+fn tags_are_searchable_and_tokens_are_stemmed() {
+    let idx = manual();
+    let mut m = memory("t", "Running through the Parks");
+    m.tags = vec!["project-alpha".into()];
+    idx.apply(std::slice::from_ref(&m), &[], 1).unwrap();
+    for q in ["runs", "PARK", "alpha", "project"] {
+        let hits = idx.search(&t("t"), q, &Filter::default(), 5).unwrap();
+        assert_eq!(hits.len(), 1, "{q}");
+    }
+    idx.flush().unwrap();
+    assert_eq!(idx.search(&t("t"), "alpha", &Filter::default(), 5).unwrap().len(), 1);
+}
+
+#[test]
+fn clear_removes_everything_and_resets_seq() {
+    let idx = manual();
+    idx.apply(&[memory("t", "hello world")], &[], 5).unwrap();
+    idx.flush().unwrap();
+    idx.apply(&[memory("t", "hello again")], &[], 6).unwrap();
+    assert_eq!(idx.seq(), 5);
+    idx.clear().unwrap();
+    assert_eq!(idx.seq(), 0);
+    assert_eq!(idx.num_docs(), 0);
+    assert!(idx.search(&t("t"), "hello", &Filter::default(), 5).unwrap().is_empty());
+}
+
+#[test]
+fn background_committer_commits_within_the_interval() {
+    let config = LexicalConfig { commit_interval: Duration::from_millis(20), ..Default::default() };
+    let idx = TantivyLexical::in_ram_with(config).unwrap();
+    idx.apply(&[memory("t", "hello world")], &[], 9).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while idx.seq() != 9 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(idx.seq(), 9);
+    assert_eq!(idx.pending(), 0);
+    assert_eq!(idx.search(&t("t"), "hello", &Filter::default(), 5).unwrap().len(), 1);
+}
+
+#[test]
+fn a_large_tail_is_committed_by_apply() {
+    let config =
+        LexicalConfig { commit_interval: Duration::from_secs(3600), max_tail_docs: 4, ..Default::default() };
+    let idx = TantivyLexical::in_ram_with(config).unwrap();
+    for seq in 1..=16 {
+        idx.apply(&[memory("t", "hello world")], &[], seq).unwrap();
+    }
+    assert!(idx.seq() >= 16 - 4, "apply committed when the tail grew: seq {}", idx.seq());
+    assert_eq!(idx.search(&t("t"), "hello", &Filter::default(), 100).unwrap().len(), 16);
+}

@@ -1,0 +1,200 @@
+//! The in-memory dense vector index: per tenant a flat row-major `Vec<f32>` with parallel arrays
+//! of filter data, searched by an exact SIMD-friendly scan (see [`scan`]).
+//!
+//! Vectors are L2-normalised on insert and queries on search, so the dot product is the cosine
+//! similarity. The dimension is fixed by the first insert after creation or [`VectorIndex::clear`];
+//! a vector or query of another length is [`IndexError::Invalid`].
+//!
+//! Locking: one `RwLock` over the tenant map (write-locked only to add a tenant or clear) and one
+//! `RwLock` per tenant, so tenants never wait on each other's writes.
+//!
+//! Not done yet: an approximate (HNSW) search for large tenants. It would implement
+//! [`scan::RowSearch`] and be chosen above a per-tenant size; recall must be measured on real
+//! embeddings first (random vectors are not representative).
+
+mod scan;
+mod tenant;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use memd_store::{Filter, Memory, TenantId};
+use parking_lot::RwLock;
+use uuid::Uuid;
+
+use self::scan::{ExactScan, RowSearch};
+use self::tenant::TenantVectors;
+use crate::{Hit, IndexError, VectorIndex};
+
+pub use self::scan::dot as dot_product;
+
+/// Tuning of the exact scan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VectorConfig {
+    /// Tenants with at least this many rows are scanned by `scan_threads` threads.
+    pub parallel_rows: usize,
+    /// Threads for one large scan (1 disables splitting).
+    pub scan_threads: usize,
+}
+
+impl Default for VectorConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self { parallel_rows: 32_768, scan_threads: cores.min(4) }
+    }
+}
+
+type Shared = Arc<RwLock<TenantVectors>>;
+
+/// The in-memory vector index (exact scan).
+pub struct FlatVectorIndex {
+    tenants: RwLock<HashMap<TenantId, Shared>>,
+    /// 0 until the first insert fixes it.
+    dim: AtomicUsize,
+    len: AtomicUsize,
+    seq: AtomicI64,
+    search: ExactScan,
+}
+
+impl Default for FlatVectorIndex {
+    fn default() -> Self {
+        Self::new(VectorConfig::default())
+    }
+}
+
+impl FlatVectorIndex {
+    pub fn new(config: VectorConfig) -> Self {
+        Self {
+            tenants: RwLock::new(HashMap::new()),
+            dim: AtomicUsize::new(0),
+            len: AtomicUsize::new(0),
+            seq: AtomicI64::new(0),
+            search: ExactScan { parallel_rows: config.parallel_rows, threads: config.scan_threads },
+        }
+    }
+
+    /// The dimension, once fixed by the first insert.
+    pub fn dim(&self) -> Option<usize> {
+        Some(self.dim.load(Ordering::Acquire)).filter(|&d| d > 0)
+    }
+
+    /// Fixes the dimension to `d` if unset; fails if it is set to something else.
+    fn check_dim(&self, d: usize) -> Result<(), IndexError> {
+        if d == 0 {
+            return Err(IndexError::Invalid("empty vector".into()));
+        }
+        match self.dim.compare_exchange(0, d, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => Ok(()),
+            Err(cur) if cur == d => Ok(()),
+            Err(cur) => Err(IndexError::Invalid(format!("vector has {d} dimensions, the index has {cur}"))),
+        }
+    }
+
+    fn tenant(&self, t: &TenantId) -> Option<Shared> {
+        self.tenants.read().get(t).cloned()
+    }
+
+    fn tenant_or_create(&self, t: &TenantId, dim: usize) -> Shared {
+        if let Some(s) = self.tenant(t) {
+            return s;
+        }
+        let mut map = self.tenants.write();
+        map.entry(t.clone()).or_insert_with(|| Arc::new(RwLock::new(TenantVectors::new(dim)))).clone()
+    }
+}
+
+/// `v` scaled to unit length (unchanged when it is all zeros).
+fn normalised(v: &[f32]) -> Vec<f32> {
+    let norm = dot_product(v, v).sqrt();
+    if norm > 0.0 && norm.is_finite() {
+        v.iter().map(|x| x / norm).collect()
+    } else {
+        v.to_vec()
+    }
+}
+
+impl VectorIndex for FlatVectorIndex {
+    fn upsert(&self, items: &[(Memory, Vec<f32>)]) -> Result<(), IndexError> {
+        let Some(dim) = items.first().map(|(_, v)| v.len()) else { return Ok(()) };
+        if let Some((m, v)) = items.iter().find(|(_, v)| v.len() != dim) {
+            return Err(IndexError::Invalid(format!(
+                "vector of {} has {} dimensions, others in the batch have {dim}",
+                m.id,
+                v.len()
+            )));
+        }
+        self.check_dim(dim)?;
+        let mut by_tenant: HashMap<&TenantId, Vec<&(Memory, Vec<f32>)>> = HashMap::new();
+        for item in items {
+            by_tenant.entry(&item.0.tenant).or_default().push(item);
+        }
+        for (tenant, items) in by_tenant {
+            let shared = self.tenant_or_create(tenant, dim);
+            let mut t = shared.write();
+            if t.dim() != dim {
+                return Err(IndexError::Invalid("index was cleared during upsert".into()));
+            }
+            for (m, v) in items {
+                if t.upsert(m, &normalised(v)) {
+                    self.len.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn remove(&self, items: &[(TenantId, Uuid)]) {
+        for (tenant, id) in items {
+            if let Some(shared) = self.tenant(tenant) {
+                if shared.write().remove(*id) {
+                    self.len.fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    fn search(
+        &self,
+        tenant: &TenantId,
+        query: &[f32],
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<Hit>, IndexError> {
+        let Some(dim) = self.dim() else { return Ok(Vec::new()) };
+        if query.len() != dim {
+            return Err(IndexError::Invalid(format!(
+                "query has {} dimensions, the index has {dim}",
+                query.len()
+            )));
+        }
+        let Some(shared) = self.tenant(tenant) else { return Ok(Vec::new()) };
+        let q = normalised(query);
+        let t = shared.read();
+        let Some(f) = t.compile(filter) else { return Ok(Vec::new()) };
+        let hits = self.search.top_k(&t, &q, &f, limit);
+        Ok(hits.into_iter().map(|s| Hit { id: s.id, score: s.score }).collect())
+    }
+
+    fn seq(&self) -> i64 {
+        self.seq.load(Ordering::Acquire)
+    }
+
+    fn set_seq(&self, seq: i64) {
+        self.seq.store(seq, Ordering::Release);
+    }
+
+    fn clear(&self) {
+        let mut map = self.tenants.write();
+        map.clear();
+        self.len.store(0, Ordering::Relaxed);
+        self.dim.store(0, Ordering::Release);
+    }
+
+    fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests;

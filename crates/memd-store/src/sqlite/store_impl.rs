@@ -1,0 +1,152 @@
+//! [`Store`] for [`SqliteStore`]: each method picks a connection (the group-committing writer,
+//! a reader, or a reader snapshot) and delegates to the submodule that owns it.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{embeddings, keys, memories, query, SqliteStore};
+use crate::{
+    ApiKey, Change, DeleteScope, EmbeddingWrite, HistoryEntry, ListQuery, Memory, MemoryPatch, NewMemory,
+    Page, PendingEmbedding, Result, Store, StoredVector, TagCount, TenantId,
+};
+
+impl Store for SqliteStore {
+    fn insert(&self, tenant: &TenantId, items: Vec<NewMemory>, now: DateTime<Utc>) -> Result<Vec<Memory>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tenant = tenant.clone();
+        self.write(move |c| memories::insert(c, &tenant, items, now))
+    }
+
+    fn get(&self, tenant: &TenantId, id: Uuid, now: DateTime<Utc>) -> Result<Option<Memory>> {
+        self.read(|c| memories::get(c, tenant, id, now))
+    }
+
+    fn get_many(&self, tenant: &TenantId, ids: &[Uuid], now: DateTime<Utc>) -> Result<Vec<Memory>> {
+        self.snapshot(|tx| memories::get_many(tx, tenant, ids, now))
+    }
+
+    fn update(&self, tenant: &TenantId, id: Uuid, patch: MemoryPatch, now: DateTime<Utc>) -> Result<Memory> {
+        let tenant = tenant.clone();
+        self.write(move |c| memories::update(c, &tenant, id, patch, now))
+    }
+
+    fn delete(&self, tenant: &TenantId, id: Uuid, now: DateTime<Utc>) -> Result<()> {
+        let tenant = tenant.clone();
+        self.write(move |c| memories::delete(c, &tenant, id, now))
+    }
+
+    fn delete_scoped(&self, tenant: &TenantId, scope: &DeleteScope, now: DateTime<Utc>) -> Result<u64> {
+        let (tenant, scope) = (tenant.clone(), scope.clone());
+        self.write(move |c| memories::delete_scoped(c, &tenant, &scope, now))
+    }
+
+    fn list(&self, tenant: &TenantId, q: &ListQuery, now: DateTime<Utc>) -> Result<Page<Memory>> {
+        self.read(|c| query::list(c, tenant, q, now))
+    }
+
+    fn history(&self, tenant: &TenantId, id: Uuid) -> Result<Vec<HistoryEntry>> {
+        self.read(|c| memories::history(c, tenant, id))
+    }
+
+    fn tag_counts(
+        &self,
+        tenant: &TenantId,
+        user_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TagCount>> {
+        self.read(|c| query::tag_counts(c, tenant, user_id, now))
+    }
+
+    fn tag_neighbours(
+        &self,
+        tenant: &TenantId,
+        user_id: Option<&str>,
+        tag: &str,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TagCount>> {
+        self.read(|c| query::tag_neighbours(c, tenant, user_id, tag, limit, now))
+    }
+
+    fn count(&self, tenant: &TenantId) -> Result<u64> {
+        self.read(|c| memories::count(c, tenant))
+    }
+
+    fn pending_embeddings(&self, limit: usize) -> Result<Vec<PendingEmbedding>> {
+        self.read(|c| embeddings::pending(c, limit))
+    }
+
+    fn pending_count(&self) -> Result<u64> {
+        self.read(embeddings::pending_count)
+    }
+
+    fn put_embeddings(&self, model: &str, items: &[EmbeddingWrite]) -> Result<usize> {
+        if items.is_empty() {
+            return Ok(0);
+        }
+        let (model, items) = (model.to_owned(), items.to_vec());
+        self.write(move |c| embeddings::put(c, &model, &items))
+    }
+
+    fn embedding_models(&self) -> Result<Vec<(String, u64)>> {
+        self.read(embeddings::models)
+    }
+
+    fn requeue_for_model(&self, model: &str) -> Result<u64> {
+        let model = model.to_owned();
+        self.write(move |c| embeddings::requeue_for_model(c, &model))
+    }
+
+    fn scan_vectors(&self, model: &str, f: &mut dyn FnMut(Vec<StoredVector>)) -> Result<i64> {
+        self.snapshot(|tx| embeddings::scan_vectors(tx, model, f))
+    }
+
+    fn vector_of(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        model: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredVector>> {
+        self.read(|c| embeddings::vector_of(c, tenant, id, model, now))
+    }
+
+    fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<Change>> {
+        self.read(|c| embeddings::changes_since(c, after, limit))
+    }
+
+    fn max_seq(&self) -> Result<i64> {
+        self.read(embeddings::max_seq)
+    }
+
+    fn scan_memories(&self, f: &mut dyn FnMut(Vec<Memory>)) -> Result<i64> {
+        self.snapshot(|tx| embeddings::scan_memories(tx, f))
+    }
+
+    fn create_key(&self, key: &ApiKey, secret_hash: &str) -> Result<()> {
+        let (key, hash) = (key.clone(), secret_hash.to_owned());
+        self.write(move |c| keys::create(c, &key, &hash))
+    }
+
+    fn find_key(&self, secret_hash: &str) -> Result<Option<ApiKey>> {
+        self.read(|c| keys::find(c, secret_hash))
+    }
+
+    fn list_keys(&self, tenant: Option<&TenantId>) -> Result<Vec<ApiKey>> {
+        self.read(|c| keys::list(c, tenant))
+    }
+
+    fn revoke_key(&self, id: Uuid, now: DateTime<Utc>) -> Result<()> {
+        self.write(move |c| keys::revoke(c, id, now))
+    }
+
+    fn has_keys(&self) -> Result<bool> {
+        self.read(keys::has_any)
+    }
+
+    fn ping(&self) -> Result<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+    }
+}

@@ -1,0 +1,20 @@
+//! The `memd` binary: `serve`, `keys create|list|revoke`, `config validate [FILE]`, `version`.
+
+mod cli;
+mod keys;
+mod serve;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    match cli.command {
+        cli::Command::Serve(args) => serve::run(&cli.global, args),
+        cli::Command::Keys(cmd) => keys::run(&cli.global, cmd),
+        cli::Command::Config(cli::ConfigCmd::Validate { file }) => cli::validate_config(&cli.global, file),
+        cli::Command::Version => {
+            println!("memd {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! End-to-end tests that drive the real `memd` binary over HTTP.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn memd(args: &[&str], data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_memd"));
+    c.args(args).arg("--data-dir").arg(data).env("MEMD_LOG_LEVEL", "warn");
+    c
+}
+
+impl Server {
+    async fn start(data: &Path) -> Server {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = memd(&["serve", "--listen", &listen], data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn memd");
+        let s = Server { child, base: format!("http://{listen}") };
+        s.wait_ready().await;
+        s
+    }
+
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = reqwest::get(format!("{}/health/ready", self.base)).await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "memd did not become ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn post(c: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
+    let r = c.post(url).json(&body).send().await.expect("send");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill9_after_acknowledged_writes_loses_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(dir.path()).await;
+    let client = reqwest::Client::new();
+    let base = server.base.clone();
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let (c, base) = (client.clone(), base.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for i in 0..125 {
+                let n = w * 125 + i;
+                let body = json!({"user_id": format!("user{}", n % 5), "content": format!("durable note number q{n}z about item {n}")});
+                let (status, v) = post(&c, format!("{base}/v1/memories"), body).await;
+                assert_eq!(status, 201, "{v}");
+                acked.push((n, v["id"].as_str().expect("id").to_owned()));
+            }
+            acked
+        }));
+    }
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.expect("writer"));
+    }
+    assert_eq!(acked.len(), 1000);
+    server.kill9();
+
+    let server = Server::start(dir.path()).await;
+    for (n, id) in &acked {
+        let body = json!({"query": format!("q{n}z"), "user_id": format!("user{}", n % 5), "mode": "keyword", "top_k": 3});
+        let (status, v) = post(&client, format!("{}/v1/search", server.base), body).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["results"][0]["memory"]["id"], id.as_str(), "memory {n} not found after kill -9: {v}");
+    }
+}
+
+#[tokio::test]
+async fn cli_config_validate_version_and_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "listen = \"127.0.0.1:9999\"\n[limits]\nmax_tags = 10\n").expect("write");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "listen = \"127.0.0.1:9999\"\nnot_a_key = true\n").expect("write");
+    let out = memd(&["config", "validate"], dir.path()).arg(&good).output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = memd(&["config", "validate"], dir.path()).arg(&bad).output().expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not_a_key"));
+    let out = memd(&["version"], dir.path()).output().expect("run");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("memd "));
+
+    let out = memd(&["keys", "create", "--tenant", "acme", "--json"], dir.path()).output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let key = created["key"].as_str().expect("key").to_owned();
+    let server = Server::start(dir.path()).await;
+    let c = reqwest::Client::new();
+    let r = c.get(format!("{}/v1/memories", server.base)).send().await.expect("send");
+    assert_eq!(r.status(), 401, "a key exists, so local mode is off");
+    let r = c.get(format!("{}/v1/memories", server.base)).bearer_auth(&key).send().await.expect("send");
+    assert_eq!(r.status(), 200);
+    let out = memd(&["keys", "list", "--json"], dir.path()).output().expect("run");
+    let listed: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(listed.as_array().expect("array").len(), 1);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&key));
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_drains_and_exits_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(dir.path()).await;
+    let c = reqwest::Client::new();
+    let (status, _) =
+        post(&c, format!("{}/v1/memories", server.base), json!({"user_id": "u", "content": "persist me"}))
+            .await;
+    assert_eq!(status, 201);
+    let pid = server.child.id().to_string();
+    let ok = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(ok.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = server.child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "memd did not exit on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status:?}");
+    let server = Server::start(dir.path()).await;
+    let (_, v) = post(
+        &c,
+        format!("{}/v1/search", server.base),
+        json!({"query": "persist", "user_id": "u", "mode": "keyword"}),
+    )
+    .await;
+    assert_eq!(v["results"].as_array().map(Vec::len), Some(1), "{v}");
+}
