@@ -84,6 +84,10 @@ pub fn open_with(
     let (indexer, index_report) = Indexer::open(store.clone(), lexical, vector, model)?;
     let indexer = Arc::new(indexer);
     let state = Arc::new(PipelineState::default());
+    let embed_pending = store.pending_count()?;
+    if embedder.is_some() {
+        state.pending.store(embed_pending as i64, std::sync::atomic::Ordering::Relaxed);
+    }
     let pipeline = match &embedder {
         Some(e) => Some(
             EmbedPipeline::start(
@@ -97,7 +101,6 @@ pub fn open_with(
         ),
         None => None,
     };
-    let embed_pending = store.pending_count()?;
     let auth = Authenticator::new(store.clone(), cfg.listen.ip().is_loopback(), cfg.admin_token.clone());
     let report = StartupReport {
         total_ms: started.elapsed().as_millis(),

@@ -32,6 +32,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Inserts all of `items` in one transaction (all or nothing) and returns them as stored, in
     /// order. Each gets a UUIDv7, version 1, an `ADD` history row, a change-log row and a queue row.
+    /// Times are kept to the microsecond. Text containing NUL (which PostgreSQL cannot store) is
+    /// refused with `Invalid`, by every backend.
     fn insert(&self, tenant: &TenantId, items: Vec<NewMemory>, now: DateTime<Utc>) -> Result<Vec<Memory>>;
 
     /// A live memory by id: `None` when absent, deleted, expired at `now`, or another tenant's.
@@ -41,7 +43,8 @@ pub trait Store: Send + Sync + 'static {
     fn get_many(&self, tenant: &TenantId, ids: &[Uuid], now: DateTime<Utc>) -> Result<Vec<Memory>>;
 
     /// Applies `patch`, bumps `version` and `updated_at`, writes an `UPDATE` history row and a
-    /// change-log row; new content is re-queued for embedding. `NotFound` as for `get`.
+    /// change-log row; new content is re-queued for embedding and its old vector dropped (unchanged
+    /// content keeps its vector). `NotFound` as for `get`.
     fn update(&self, tenant: &TenantId, id: Uuid, patch: MemoryPatch, now: DateTime<Utc>) -> Result<Memory>;
 
     /// Tombstones one memory (history `DELETE`, change-log row). `NotFound` as for `get`.
@@ -75,7 +78,7 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Vec<TagCount>>;
 
-    /// Number of live memories in the tenant.
+    /// Number of live memories in the tenant (expiry judged by the wall clock).
     fn count(&self, tenant: &TenantId) -> Result<u64>;
 
     // ---- embeddings (serve the pipeline and the vector index) ----

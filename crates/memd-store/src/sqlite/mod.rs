@@ -1,16 +1,17 @@
-//! The embedded SQLite backend: one file in WAL mode, one writer connection and a small pool of
-//! read-only connections so reads never queue behind writes.
+//! The embedded SQLite backend: one file in WAL mode, one group-committing writer connection and
+//! a small pool of read-only connections so reads never queue behind writes.
 //!
-//! Submodules: [`schema`] (pragmas, migrations), `codec` (value conversions, the tenant
-//! predicates), `memories` (the write path and point reads), `query` (listing, tags),
-//! `embeddings` (queue, vectors, change log, scans) and `keys` (API keys).
+//! Submodules: `schema` (pragmas, migrations), `writer` (group commit), `codec` (value
+//! conversions, the tenant predicates), `memories` (the write path and point reads), `query`
+//! (listing, tags), `embeddings` (queue, vectors, change log, scans), `keys` (API keys) and
+//! `store_impl` (the [`crate::Store`] impl wiring them to connections).
 
 mod codec;
 mod embeddings;
 mod keys;
 mod memories;
 mod query;
-pub mod schema;
+mod schema;
 mod store_impl;
 mod writer;
 

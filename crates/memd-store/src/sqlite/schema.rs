@@ -125,6 +125,9 @@ pub(super) fn configure(conn: &Connection, durability: Durability, reader: bool)
     ))?;
     if reader {
         conn.pragma_update(None, "query_only", true)?;
+    } else {
+        // Truncate the WAL back to 64 MiB after checkpoints instead of letting it stay large.
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     }
     register_functions(conn)
 }

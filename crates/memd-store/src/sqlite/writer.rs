@@ -137,3 +137,54 @@ fn fail_all(unrun: impl Iterator<Item = Job>, mut done: Vec<Completion>, err: &S
     done.extend(unrun.map(|job| job(Err(err)).1));
     complete(done, Some(err));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(w: &Writer) -> Vec<i64> {
+        let conn = w.conn().lock();
+        let mut stmt = conn.prepare("SELECT x FROM t ORDER BY x").unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    fn writer() -> Writer {
+        let w = Writer::new(Connection::open_in_memory().unwrap());
+        w.write(|c| Ok(c.execute_batch("CREATE TABLE t (x INTEGER)")?)).unwrap();
+        w
+    }
+
+    #[test]
+    fn a_failing_job_rolls_back_only_itself() {
+        let w = writer();
+        let first = w.enqueue(|c| Ok(c.execute("INSERT INTO t VALUES (1)", [])?));
+        let bad = w.enqueue(|c| {
+            c.execute("INSERT INTO t VALUES (2)", [])?;
+            Err::<usize, _>(StoreError::Invalid("refused".into()))
+        });
+        // This caller leads: one transaction runs all three queued jobs.
+        w.write(|c| Ok(c.execute("INSERT INTO t VALUES (3)", [])?)).unwrap();
+        assert_eq!(first.try_recv().unwrap().unwrap(), 1);
+        assert!(matches!(bad.try_recv().unwrap(), Err(StoreError::Invalid(_))));
+        assert_eq!(values(&w), vec![1, 3]);
+    }
+
+    #[test]
+    fn concurrent_writers_all_commit() {
+        let w = std::sync::Arc::new(writer());
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let w = w.clone();
+                std::thread::spawn(move || {
+                    for j in 0..50 {
+                        let x = i * 1000 + j;
+                        w.write(move |c| Ok(c.execute("INSERT INTO t VALUES (?1)", [x])?)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert_eq!(values(&w).len(), 400);
+    }
+}
