@@ -74,6 +74,13 @@ impl EmbedPipeline {
     }
 }
 
+impl Drop for EmbedPipeline {
+    /// Stops the worker so it releases the indexes it holds (and their file locks).
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
 impl Worker {
     fn run(self, rx: Receiver<()>) {
         let mut backoff = Duration::from_millis(100);
