@@ -89,7 +89,8 @@ pub struct SearchConfig {
     pub rrf_k: f32,
     /// Weight of the semantic signal in weighted fusion (keyword gets `1 - w`).
     pub semantic_weight: f32,
-    /// Per-tenant vector count above which an approximate (HNSW) index is used.
+    /// Per-tenant vector count above which an approximate (HNSW) index is used; exact scan at or
+    /// below it. Set it very large to always scan exactly.
     pub hnsw_threshold: usize,
 }
 
@@ -156,7 +157,7 @@ impl Default for SearchConfig {
             fusion: FusionMethod::Rrf,
             rrf_k: 60.0,
             semantic_weight: 0.6,
-            hnsw_threshold: 50_000,
+            hnsw_threshold: 20_000,
         }
     }
 }

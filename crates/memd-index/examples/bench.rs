@@ -87,7 +87,12 @@ fn vectors() {
     let queries: Vec<Vec<f32>> = (0..300).map(|_| (0..dim).map(|_| rng.unit()).collect()).collect();
     let half = Filter { user_id: Some("user1".into()), ..Filter::default() };
     for threads in [1, 2] {
-        let idx = FlatVectorIndex::new(VectorConfig { parallel_rows: 32_768, scan_threads: threads });
+        let idx = FlatVectorIndex::new(VectorConfig {
+            parallel_rows: 32_768,
+            scan_threads: threads,
+            hnsw_threshold: usize::MAX,
+            ..Default::default()
+        });
         for chunk in items.chunks(10_000) {
             idx.upsert(chunk).expect("upsert");
         }

@@ -81,7 +81,7 @@ mod time;
 pub mod vector;
 
 pub use lexical::{LexicalConfig, TantivyLexical};
-pub use vector::{FlatVectorIndex, VectorConfig};
+pub use vector::{FlatVectorIndex, HnswParams, HnswStats, VectorConfig};
 
 #[cfg(test)]
 mod testutil;

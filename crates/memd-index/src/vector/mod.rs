@@ -5,13 +5,16 @@
 //! similarity. The dimension is fixed by the first insert after creation or [`VectorIndex::clear`];
 //! a vector or query of another length is [`IndexError::Invalid`].
 //!
-//! Locking: one `RwLock` over the tenant map (write-locked only to add a tenant or clear) and one
-//! `RwLock` per tenant, so tenants never wait on each other's writes.
+//! Tenants with more than [`VectorConfig::hnsw_threshold`] rows are also indexed by an HNSW graph
+//! ([`ann`]) built and kept up to date by a background worker ([`maintain`]); their searches use
+//! it (with the exact scan as fallback for selective filters), smaller tenants are scanned exactly.
+//! Writes are visible to the next search in both cases.
 //!
-//! Not done yet: an approximate (HNSW) search for large tenants. It would implement
-//! [`scan::RowSearch`] and be chosen above a per-tenant size; recall must be measured on real
-//! embeddings first (random vectors are not representative).
+//! Locking: one `RwLock` over the tenant map (write-locked only to add a tenant or clear) and one
+//! `RwLock` per tenant, so tenants never wait on each other's writes. Graph builds hold no lock.
 
+mod ann;
+mod maintain;
 mod scan;
 mod tenant;
 
@@ -23,38 +26,67 @@ use memd_store::{Filter, Memory, TenantId};
 use parking_lot::RwLock;
 use uuid::Uuid;
 
+use self::ann::HnswSearch;
+use self::maintain::Maintainer;
 use self::scan::{ExactScan, RowSearch};
 use self::tenant::TenantVectors;
 use crate::{Hit, IndexError, VectorIndex};
 
+pub use self::ann::HnswParams;
 pub use self::scan::dot as dot_product;
 
-/// Tuning of the exact scan.
+/// Tuning of the exact scan and of the approximate search of large tenants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VectorConfig {
     /// Tenants with at least this many rows are scanned by `scan_threads` threads.
     pub parallel_rows: usize,
-    /// Threads for one large scan (1 disables splitting).
+    /// Threads for one large scan (1 disables splitting); also the threads of a graph build.
     pub scan_threads: usize,
+    /// Tenants with more than this many rows get an HNSW graph; `usize::MAX` disables HNSW.
+    pub hnsw_threshold: usize,
+    pub hnsw: HnswParams,
 }
 
 impl Default for VectorConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self { parallel_rows: 32_768, scan_threads: cores.min(4) }
+        Self {
+            parallel_rows: 32_768,
+            scan_threads: cores.min(4),
+            hnsw_threshold: 20_000,
+            hnsw: HnswParams::default(),
+        }
     }
+}
+
+/// The state of one tenant's graph (for tests, metrics and benchmarks).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HnswStats {
+    /// Nodes in the graph, including tombstones.
+    pub graph_nodes: usize,
+    /// Rows added or re-embedded since the build, not yet in the graph (searched exactly).
+    pub pending: usize,
+    /// Graph nodes whose rows were removed or re-embedded.
+    pub dead: usize,
 }
 
 type Shared = Arc<RwLock<TenantVectors>>;
 
-/// The in-memory vector index (exact scan).
+/// The in-memory vector index (exact scan, HNSW for large tenants).
 pub struct FlatVectorIndex {
     tenants: RwLock<HashMap<TenantId, Shared>>,
     /// 0 until the first insert fixes it.
     dim: AtomicUsize,
     len: AtomicUsize,
     seq: AtomicI64,
-    search: ExactScan,
+    search: HnswSearch,
+    maintainer: Arc<Maintainer>,
+}
+
+impl Drop for FlatVectorIndex {
+    fn drop(&mut self) {
+        self.maintainer.shutdown();
+    }
 }
 
 impl Default for FlatVectorIndex {
@@ -70,7 +102,44 @@ impl FlatVectorIndex {
             dim: AtomicUsize::new(0),
             len: AtomicUsize::new(0),
             seq: AtomicI64::new(0),
-            search: ExactScan { parallel_rows: config.parallel_rows, threads: config.scan_threads },
+            search: HnswSearch {
+                exact: ExactScan { parallel_rows: config.parallel_rows, threads: config.scan_threads },
+                threshold: config.hnsw_threshold,
+                ef_search: AtomicUsize::new(config.hnsw.ef_search),
+            },
+            maintainer: Arc::new(Maintainer::new(config.hnsw, config.hnsw_threshold, config.scan_threads)),
+        }
+    }
+
+    /// Builds (or rebuilds) `tenant`'s HNSW graph now, in the calling thread, if the tenant has
+    /// more rows than the threshold; searches and writes go on meanwhile. False when no graph
+    /// was built.
+    pub fn rebuild_hnsw(&self, tenant: &TenantId) -> bool {
+        self.tenant(tenant).is_some_and(|s| self.maintainer.rebuild(&s))
+    }
+
+    /// Changes the HNSW search candidate list size for subsequent searches.
+    pub fn set_hnsw_ef_search(&self, ef: usize) {
+        self.search.ef_search.store(ef.max(1), Ordering::Relaxed);
+    }
+
+    /// Blocks until the background worker has caught up with every write so far.
+    pub fn wait_hnsw_idle(&self) {
+        self.maintainer.wait_idle();
+    }
+
+    /// The state of `tenant`'s graph, if it has one.
+    pub fn hnsw_stats(&self, tenant: &TenantId) -> Option<HnswStats> {
+        let shared = self.tenant(tenant)?;
+        let t = shared.read();
+        let g = t.ann.graph.as_ref()?;
+        Some(HnswStats { graph_nodes: g.added(), pending: t.ann.pending.len(), dead: t.ann.dead(t.len()) })
+    }
+
+    /// Queues `shared` for graph upkeep if it is large or has a graph.
+    fn after_write(&self, shared: &Shared, t: &TenantVectors) {
+        if self.maintainer.wants(t.len(), t.ann.graph.is_some()) {
+            self.maintainer.notify(shared);
         }
     }
 
@@ -140,6 +209,7 @@ impl VectorIndex for FlatVectorIndex {
                     self.len.fetch_add(1, Ordering::Relaxed);
                 }
             }
+            self.after_write(&shared, &t);
         }
         Ok(())
     }
@@ -147,8 +217,10 @@ impl VectorIndex for FlatVectorIndex {
     fn remove(&self, items: &[(TenantId, Uuid)]) {
         for (tenant, id) in items {
             if let Some(shared) = self.tenant(tenant) {
-                if shared.write().remove(*id) {
+                let mut t = shared.write();
+                if t.remove(*id) {
                     self.len.fetch_sub(1, Ordering::Relaxed);
+                    self.after_write(&shared, &t);
                 }
             }
         }
@@ -196,5 +268,7 @@ impl VectorIndex for FlatVectorIndex {
     }
 }
 
+#[cfg(test)]
+mod hnsw_tests;
 #[cfg(test)]
 mod tests;

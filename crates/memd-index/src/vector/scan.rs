@@ -132,9 +132,8 @@ fn scan_dispatch(
     scan_rows(t, q, f, k, rows)
 }
 
-/// A way to find a tenant's best `k` rows for a query. The exact scan is the only
-/// implementation today; an approximate graph (HNSW) kept beside the rows would implement this
-/// too and be chosen for tenants above a size threshold.
+/// A way to find a tenant's best `k` rows for a query: the exact scan, or the HNSW graph kept
+/// beside the rows ([`super::ann::HnswSearch`]) for tenants above a size threshold.
 pub(crate) trait RowSearch: Send + Sync {
     /// The best `k` rows of `t` passing `f`, best first.
     fn top_k(&self, t: &TenantVectors, q: &[f32], f: &RowFilter, k: usize) -> Vec<Scored>;

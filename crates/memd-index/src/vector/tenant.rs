@@ -1,12 +1,18 @@
 //! One tenant's vectors: a flat row-major `Vec<f32>` plus parallel arrays of the per-row filter
 //! data (interned user/agent/session/tag ids and times), an id per row and an id → row map.
 //! Removal swaps the last row into the hole, so rows stay contiguous for the scan.
+//!
+//! Every row also has a *key*: a per-tenant number that is never reused and changes whenever the
+//! row's vector changes. The approximate graph ([`super::ann`]) stores keys, not row numbers
+//! (which move on removal), so a removed or re-embedded row's old key simply stops resolving and
+//! its graph node becomes a tombstone that searches skip.
 
 use std::collections::HashMap;
 
 use memd_store::{Filter, Memory, TagMatch};
 use uuid::Uuid;
 
+use super::ann::AnnState;
 use crate::time::{DocTimes, TimeRange};
 
 /// Interned string id; `0` means "none" (no agent, no session).
@@ -96,6 +102,13 @@ pub(crate) struct TenantVectors {
     meta: Vec<RowMeta>,
     rows: HashMap<Uuid, usize>,
     symbols: Interner,
+    /// Row → key.
+    keys: Vec<u64>,
+    /// Live key → row.
+    key_rows: HashMap<u64, usize>,
+    next_key: u64,
+    /// The approximate graph over these rows, if the tenant is large enough to have one.
+    pub ann: AnnState,
 }
 
 impl TenantVectors {
@@ -126,20 +139,75 @@ impl TenantVectors {
         debug_assert_eq!(v.len(), self.dim, "caller checks the dimension");
         let meta = self.meta_of(m);
         if let Some(&row) = self.rows.get(&m.id) {
-            self.data[row * self.dim..(row + 1) * self.dim].copy_from_slice(v);
+            let slot = &mut self.data[row * self.dim..(row + 1) * self.dim];
+            if slot != v {
+                slot.copy_from_slice(v);
+                // A new vector needs a new graph node: retire the old key.
+                let old = self.keys[row];
+                self.key_rows.remove(&old);
+                self.ann.pending.remove(&old);
+                self.keys[row] = self.new_key(row);
+            }
             self.meta[row] = meta;
             return false;
         }
-        self.rows.insert(m.id, self.ids.len());
+        let row = self.ids.len();
+        self.rows.insert(m.id, row);
         self.ids.push(m.id);
         self.meta.push(meta);
         self.data.extend_from_slice(v);
+        let key = self.new_key(row);
+        self.keys.push(key);
         true
+    }
+
+    /// Allocates the key of `row`, registering it as not yet in the graph when there is one.
+    fn new_key(&mut self, row: usize) -> u64 {
+        let key = self.next_key;
+        self.next_key += 1;
+        self.key_rows.insert(key, row);
+        if self.ann.graph.is_some() {
+            self.ann.pending.insert(key);
+        }
+        key
+    }
+
+    /// The row a live key belongs to.
+    #[inline]
+    pub fn row_of_key(&self, key: u64) -> Option<usize> {
+        self.key_rows.get(&key).copied()
+    }
+
+    /// The key the next new or re-embedded row will get (keys below it exist or existed).
+    pub fn key_watermark(&self) -> u64 {
+        self.next_key
+    }
+
+    /// The keys of all rows, row by row.
+    pub fn keys(&self) -> &[u64] {
+        &self.keys
+    }
+
+    /// The number of rows passing `f`, counting no further than `stop_at`.
+    pub fn count_accepting(&self, f: &RowFilter, stop_at: usize) -> usize {
+        let mut n = 0;
+        for m in &self.meta {
+            if f.accepts(m) {
+                n += 1;
+                if n >= stop_at {
+                    break;
+                }
+            }
+        }
+        n
     }
 
     /// Removes `id`'s row if present (swap-remove); returns true when a row was removed.
     pub fn remove(&mut self, id: Uuid) -> bool {
         let Some(row) = self.rows.remove(&id) else { return false };
+        let gone = self.keys[row];
+        self.key_rows.remove(&gone);
+        self.ann.pending.remove(&gone);
         let last = self.ids.len() - 1;
         if row != last {
             let (d, start) = (self.dim, last * self.dim);
@@ -147,9 +215,12 @@ impl TenantVectors {
             self.ids[row] = self.ids[last];
             self.meta.swap(row, last);
             self.rows.insert(self.ids[row], row);
+            self.keys[row] = self.keys[last];
+            self.key_rows.insert(self.keys[row], row);
         }
         self.ids.pop();
         self.meta.pop();
+        self.keys.pop();
         self.data.truncate(last * self.dim);
         true
     }

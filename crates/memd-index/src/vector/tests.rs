@@ -9,7 +9,12 @@ use crate::testutil::{memory, shaped, strategies};
 use crate::{IndexError, VectorIndex};
 
 fn index(parallel_rows: usize) -> FlatVectorIndex {
-    FlatVectorIndex::new(VectorConfig { parallel_rows, scan_threads: 2 })
+    FlatVectorIndex::new(VectorConfig {
+        parallel_rows,
+        scan_threads: 2,
+        hnsw_threshold: usize::MAX,
+        ..Default::default()
+    })
 }
 
 fn naive(items: &[(Memory, Vec<f32>)], q: &[f32], f: &Filter, k: usize) -> Vec<Scored> {
