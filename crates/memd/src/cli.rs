@@ -69,6 +69,9 @@ pub enum Command {
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Load generator and benchmarks against a running server.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCmd),
     /// Print the version.
     Version,
 }

@@ -1,5 +1,7 @@
-//! The `memd` binary: `serve`, `keys create|list|revoke`, `config validate [FILE]`, `version`.
+//! The `memd` binary: `serve`, `keys create|list|revoke`, `config validate [FILE]`, `bench load`,
+//! `version`.
 
+mod bench;
 mod cli;
 mod keys;
 mod serve;
@@ -12,6 +14,7 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Serve(args) => serve::run(&cli.global, args),
         cli::Command::Keys(cmd) => keys::run(&cli.global, cmd),
         cli::Command::Config(cli::ConfigCmd::Validate { file }) => cli::validate_config(&cli.global, file),
+        cli::Command::Bench(cmd) => bench::run(cmd),
         cli::Command::Version => {
             println!("memd {}", env!("CARGO_PKG_VERSION"));
             Ok(())
