@@ -230,3 +230,20 @@ fn vector_dimension_mismatch_is_invalid() {
     let e = idx.search(&tenant("t"), &[0.5; 7], &Filter::default(), 1).unwrap_err();
     assert!(matches!(e, IndexError::Invalid(_)), "{e}");
 }
+
+#[test]
+fn an_index_with_an_older_schema_is_reset_for_replay() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut b = tantivy::schema::Schema::builder();
+        b.add_text_field("id", tantivy::schema::STRING | tantivy::schema::FAST);
+        let old = tantivy::Index::create_in_dir(dir.path(), b.build()).expect("old index");
+        let mut w: tantivy::IndexWriter = old.writer(15_000_000).expect("writer");
+        w.commit().expect("commit");
+    }
+    let idx = TantivyLexical::open_with(dir.path(), manual_config()).expect("reset and reopened");
+    assert_eq!(idx.seq(), 0, "a reset index asks for a full replay");
+    idx.apply(&[memory("t", "after the reset")], &[], 7).expect("apply");
+    idx.flush().expect("flush");
+    assert_eq!(ids(&idx, "t", "reset").len(), 1);
+}

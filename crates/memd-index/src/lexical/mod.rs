@@ -117,8 +117,19 @@ impl TantivyLexical {
 
     pub fn open_with(dir: &Path, config: LexicalConfig) -> Result<Self, IndexError> {
         std::fs::create_dir_all(dir).map_err(|e| IndexError::Io(format!("{}: {e}", dir.display())))?;
-        let mmap = MmapDirectory::open(dir).map_err(|e| IndexError::Io(e.to_string()))?;
-        let index = Index::open_or_create(mmap, schema::schema().0).map_err(io)?;
+        let index = match open_dir(dir) {
+            Err(TantivyError::SchemaError(e)) => {
+                // An index written by an older memd: it is derived data, so start it afresh
+                // (seq 0) and let the caller replay the change log into it.
+                tracing::warn!(event = "lexical_index_reset", reason = %e, "lexical index schema changed: rebuilding it from the store");
+                std::fs::remove_dir_all(dir)
+                    .map_err(|e| IndexError::Io(format!("{}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| IndexError::Io(format!("{}: {e}", dir.display())))?;
+                open_dir(dir).map_err(io)?
+            }
+            other => other.map_err(io)?,
+        };
         Self::start(index, config)
     }
 
@@ -313,3 +324,9 @@ impl LexicalIndex for TantivyLexical {
 
 #[cfg(test)]
 mod tests;
+
+/// Opens (or creates) the on-disk index in `dir` with memd's schema.
+fn open_dir(dir: &Path) -> Result<Index, TantivyError> {
+    let mmap = MmapDirectory::open(dir).map_err(|e| TantivyError::SystemError(e.to_string()))?;
+    Index::open_or_create(mmap, schema::schema().0)
+}

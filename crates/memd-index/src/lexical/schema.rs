@@ -22,8 +22,13 @@ const MAX_TOKEN_BYTES: usize = 40;
 /// Handles of every schema field.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Fields {
-    /// The memory id as text; a fast column, read back for hits.
+    /// The memory id as text.
     pub id: Field,
+    /// The memory id's high and low 64 bits as fast columns, read back for hits: a numeric
+    /// column answers in nanoseconds where the text column's dictionary costs tens of
+    /// microseconds per hit.
+    pub id_hi: Field,
+    pub id_lo: Field,
     /// `tenant/id`: the unique key deletes and replacements go by.
     pub key: Field,
     pub tenant: Field,
@@ -46,7 +51,9 @@ pub(crate) fn schema() -> (Schema, Fields) {
         TextFieldIndexing::default().set_tokenizer(ANALYZER).set_index_option(IndexRecordOption::WithFreqs);
     let time = NumericOptions::default().set_indexed().set_fast();
     let fields = Fields {
-        id: b.add_text_field("id", STRING | FAST),
+        id: b.add_text_field("id", STRING),
+        id_hi: b.add_u64_field("id_hi", FAST),
+        id_lo: b.add_u64_field("id_lo", FAST),
         key: b.add_text_field("key", STRING),
         tenant: b.add_text_field("tenant", STRING),
         user: b.add_text_field("user", STRING),
@@ -122,6 +129,9 @@ impl LexDoc {
         let m = &self.memory;
         let mut d = TantivyDocument::new();
         d.add_text(f.id, m.id.to_string());
+        let (hi, lo) = m.id.as_u64_pair();
+        d.add_u64(f.id_hi, hi);
+        d.add_u64(f.id_lo, lo);
         d.add_text(f.key, format!("{}/{}", m.tenant, m.id));
         d.add_text(f.tenant, m.tenant.as_str());
         d.add_text(f.user, &m.user_id);

@@ -1,9 +1,11 @@
 //! Search: tantivy's committed hits merged with the tail's, over one set of BM25 statistics.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use memd_store::{Filter, TenantId};
 use tantivy::collector::TopDocs;
+use tantivy::columnar::Column;
 use tantivy::{DocAddress, Searcher};
 use uuid::Uuid;
 
@@ -35,8 +37,9 @@ impl Inner {
         let q = query::build(&self.fields, tenant, &tokens, &structural);
         let collector = TopDocs::with_limit(limit + stale.len());
         let top = searcher.search_with_statistics_provider(q.as_ref(), &collector, &stats);
+        let mut columns = IdColumns::default();
         for (score, addr) in top.map_err(io)? {
-            let id = doc_id(&searcher, addr)?;
+            let id = columns.doc_id(&searcher, addr)?;
             if !stale.contains(&id) {
                 hits.push(Hit { id, score });
             }
@@ -47,19 +50,23 @@ impl Inner {
     }
 }
 
-/// The memory id of a committed document, from the `id` fast column.
-fn doc_id(searcher: &Searcher, addr: DocAddress) -> Result<Uuid, IndexError> {
-    let column = searcher
-        .segment_reader(addr.segment_ord)
-        .fast_fields()
-        .str("id")
-        .map_err(io)?
-        .ok_or_else(|| IndexError::Corrupt("the id column is missing".into()))?;
-    let ord = column
-        .term_ords(addr.doc_id)
-        .next()
-        .ok_or_else(|| IndexError::Corrupt(format!("document {addr:?} has no id")))?;
-    let mut s = String::new();
-    column.ord_to_str(ord, &mut s).map_err(|e| IndexError::Io(e.to_string()))?;
-    Uuid::parse_str(&s).map_err(|_| IndexError::Corrupt(format!("bad id {s:?} in the index")))
+/// The id columns of the segments one search touches, each opened once.
+#[derive(Default)]
+struct IdColumns(HashMap<u32, (Column<u64>, Column<u64>)>);
+
+impl IdColumns {
+    /// The memory id of a committed document, from the `id_hi`/`id_lo` fast columns.
+    fn doc_id(&mut self, searcher: &Searcher, addr: DocAddress) -> Result<Uuid, IndexError> {
+        let (hi, lo) = match self.0.entry(addr.segment_ord) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                let fast = searcher.segment_reader(addr.segment_ord).fast_fields();
+                v.insert((fast.u64("id_hi").map_err(io)?, fast.u64("id_lo").map_err(io)?))
+            }
+        };
+        match (hi.first(addr.doc_id), lo.first(addr.doc_id)) {
+            (Some(h), Some(l)) => Ok(Uuid::from_u64_pair(h, l)),
+            _ => Err(IndexError::Corrupt(format!("document {addr:?} has no id"))),
+        }
+    }
 }
