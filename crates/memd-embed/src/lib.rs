@@ -1,6 +1,6 @@
 //! memd-embed owns turning text into vectors: the [`Embedder`] trait, the local
-//! all-MiniLM-L6-v2 model on candle, an OpenAI-compatible HTTP embedder, model discovery and a
-//! bounded cache of query embeddings.
+//! all-MiniLM-L6-v2 model (int8 on ONNX Runtime, or f32 on candle), an OpenAI-compatible HTTP
+//! embedder, model discovery and a bounded cache of query embeddings.
 //!
 //! Embedders are blocking; async callers run them on `spawn_blocking` or a dedicated thread.
 
@@ -9,12 +9,17 @@ use thiserror::Error;
 pub mod cache;
 pub mod discover;
 pub mod minilm;
+pub mod onnx;
 pub mod openai;
 mod vector;
 
 pub use cache::{CacheStats, CachedEmbedder, QueryCache};
-pub use discover::{discover_model_dir, INSTALL_COMMAND, MODEL_DIR_ENV};
+pub use discover::{
+    discover_model_dir, discover_onnx_model, discover_onnx_runtime, INSTALL_COMMAND, MODEL_DIR_ENV,
+    ONNX_INSTALL_COMMAND,
+};
 pub use minilm::MiniLmEmbedder;
+pub use onnx::{OnnxEmbedder, OnnxPaths, ONNX_MODEL_ID};
 pub use openai::OpenAiEmbedder;
 pub use vector::{cosine, l2_normalize};
 

@@ -62,19 +62,6 @@ impl MiniLmEmbedder {
         Ok(Self { model, tokenizer, device, dim: config.hidden_size })
     }
 
-    /// Token ids of every text, truncated to [`MAX_TOKENS`], unpadded.
-    fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>, EmbedError> {
-        texts
-            .iter()
-            .map(|t| {
-                self.tokenizer
-                    .encode(*t, true)
-                    .map(|enc| enc.get_ids().to_vec())
-                    .map_err(|e| EmbedError::Invalid(format!("tokenizer: {e}")))
-            })
-            .collect()
-    }
-
     /// One forward pass over up to [`MAX_BATCH`] token sequences; returns normalised vectors.
     fn embed_batch(&self, seqs: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let (ids, mask) = self.pad(seqs)?;
@@ -113,18 +100,37 @@ impl Embedder for MiniLmEmbedder {
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let tokens = self.tokenize(texts)?;
-        let mut order: Vec<usize> = (0..tokens.len()).collect();
-        order.sort_by_key(|&i| tokens[i].len());
-        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(MAX_BATCH) {
-            let seqs: Vec<&[u32]> = chunk.iter().map(|&i| tokens[i].as_slice()).collect();
-            for (&i, v) in chunk.iter().zip(self.embed_batch(&seqs)?) {
-                out[i] = v;
-            }
-        }
-        Ok(out)
+        embed_sorted(&self.tokenizer, texts, |seqs| self.embed_batch(seqs))
     }
+}
+
+/// Tokenises `texts` (truncated to [`MAX_TOKENS`], unpadded), runs `forward` over batches of up
+/// to [`MAX_BATCH`] sequences of similar length (so a batch pads little), and returns one
+/// vector per text in input order.
+pub(crate) fn embed_sorted(
+    tokenizer: &Tokenizer,
+    texts: &[&str],
+    mut forward: impl FnMut(&[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError>,
+) -> Result<Vec<Vec<f32>>, EmbedError> {
+    let tokens = texts
+        .iter()
+        .map(|t| {
+            tokenizer
+                .encode(*t, true)
+                .map(|enc| enc.get_ids().to_vec())
+                .map_err(|e| EmbedError::Invalid(format!("tokenizer: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut order: Vec<usize> = (0..tokens.len()).collect();
+    order.sort_by_key(|&i| tokens[i].len());
+    let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+    for chunk in order.chunks(MAX_BATCH) {
+        let seqs: Vec<&[u32]> = chunk.iter().map(|&i| tokens[i].as_slice()).collect();
+        for (&i, v) in chunk.iter().zip(forward(&seqs)?) {
+            out[i] = v;
+        }
+    }
+    Ok(out)
 }
 
 /// Mean of the token vectors where the mask is 1: `[batch, seq, dim]` → `batch × dim`.
@@ -143,7 +149,7 @@ fn load_config(dir: &Path) -> Result<Config, EmbedError> {
 
 /// Loads tokenizer.json and replaces its fixed 128-token padding and truncation with the
 /// sentence-transformers settings; otherwise long texts are cut at 128 tokens.
-fn load_tokenizer(dir: &Path) -> Result<Tokenizer, EmbedError> {
+pub(crate) fn load_tokenizer(dir: &Path) -> Result<Tokenizer, EmbedError> {
     let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
         .map_err(|e| unavailable(dir, "tokenizer.json", e))?;
     let padding = PaddingParams {
