@@ -8,7 +8,7 @@ use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, Te
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
-use super::schema::Fields;
+use super::schema::{self, Fields};
 use crate::time::TimeRange;
 
 type Clause = (Occur, Box<dyn Query>);
@@ -17,26 +17,28 @@ fn term(field: Field, text: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic))
 }
 
-/// Any of `tokens` in the text field, scored by BM25 (one clause per distinct token).
-fn text_query(fields: &Fields, tokens: &[String]) -> Box<dyn Query> {
-    let should = tokens
-        .iter()
+/// Any of `terms` in `field`, scored by BM25 (one clause per distinct term).
+fn text_query(field: Field, terms: impl Iterator<Item = String>) -> BooleanQuery {
+    let should = terms
         .map(|t| -> Clause {
-            let term = Term::from_field_text(fields.text, t);
+            let term = Term::from_field_text(field, &t);
             (Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)))
         })
         .collect();
-    Box::new(BooleanQuery::new(should))
+    BooleanQuery::new(should)
 }
 
-/// The structural filter clauses, tenant first (always present).
-fn filter_clauses(fields: &Fields, tenant: &TenantId, filter: &Filter) -> Vec<Clause> {
-    let mut must: Vec<Clause> = vec![(Occur::Must, term(fields.tenant, tenant.as_str()))];
-    let exact = [
-        (fields.user, &filter.user_id),
-        (fields.agent, &filter.agent_id),
-        (fields.session, &filter.session_id),
-    ];
+/// The structural filter clauses. Tenant and user are left out when `scoped` (the user-scoped
+/// terms already select exactly that tenant's user).
+fn filter_clauses(fields: &Fields, tenant: &TenantId, filter: &Filter, scoped: bool) -> Vec<Clause> {
+    let mut must: Vec<Clause> = Vec::new();
+    if !scoped {
+        must.push((Occur::Must, term(fields.tenant, tenant.as_str())));
+        if let Some(u) = &filter.user_id {
+            must.push((Occur::Must, term(fields.user, u)));
+        }
+    }
+    let exact = [(fields.agent, &filter.agent_id), (fields.session, &filter.session_id)];
     for (field, value) in exact {
         if let Some(v) = value {
             must.push((Occur::Must, term(field, v)));
@@ -69,15 +71,30 @@ fn filter_clauses(fields: &Fields, tenant: &TenantId, filter: &Filter) -> Vec<Cl
 
 /// BM25 over `tokens` (at least one must match), restricted to `tenant` and `filter`; the
 /// filter clauses contribute nothing to the score.
+///
+/// With a user filter the query reads the user-scoped field ([`Fields::utext`]): only that
+/// user's postings. With no other filter it is then a bare term union, which tantivy answers
+/// with block-max WAND (top-k without scoring every match).
 pub(crate) fn build(
     fields: &Fields,
     tenant: &TenantId,
     tokens: &[String],
     filter: &Filter,
 ) -> Box<dyn Query> {
-    let filters = BooleanQuery::new(filter_clauses(fields, tenant, filter));
+    let text = match &filter.user_id {
+        Some(user) => {
+            let prefix = schema::scope_prefix(tenant, user);
+            text_query(fields.utext, tokens.iter().map(|t| schema::scoped_term(&prefix, t)))
+        }
+        None => text_query(fields.text, tokens.iter().cloned()),
+    };
+    let clauses = filter_clauses(fields, tenant, filter, filter.user_id.is_some());
+    if clauses.is_empty() {
+        return Box::new(text);
+    }
+    let filters = BooleanQuery::new(clauses);
     Box::new(BooleanQuery::new(vec![
-        (Occur::Must, text_query(fields, tokens)),
+        (Occur::Must, Box::new(text)),
         (Occur::Must, Box::new(ConstScoreQuery::new(Box::new(filters), 0.0))),
     ]))
 }

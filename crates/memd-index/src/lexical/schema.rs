@@ -39,6 +39,12 @@ pub(crate) struct Fields {
     pub tags: Field,
     /// Content and tags, analyzed; what BM25 scores.
     pub text: Field,
+    /// The same tokens as `text`, each prefixed with the memory's tenant and user
+    /// ([`scoped_term`]). A search for one user's memories (the common case) reads only that
+    /// user's postings here instead of every user's in `text`, and with no other filter it is a
+    /// pure term union that tantivy answers with block-max WAND. Scored with `text`'s statistics,
+    /// so its scores equal `text`'s.
+    pub utext: Field,
     /// `event_time` falling back to `created_at`, nanoseconds.
     pub event_time: Field,
     pub created_at: Field,
@@ -49,6 +55,9 @@ pub(crate) fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let indexing =
         TextFieldIndexing::default().set_tokenizer(ANALYZER).set_index_option(IndexRecordOption::WithFreqs);
+    // Pre-analyzed tokens, one per value; frequencies and field norms as for `text`.
+    let scoped =
+        TextFieldIndexing::default().set_tokenizer("raw").set_index_option(IndexRecordOption::WithFreqs);
     let time = NumericOptions::default().set_indexed().set_fast();
     let fields = Fields {
         id: b.add_text_field("id", STRING),
@@ -61,6 +70,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
         session: b.add_text_field("session", STRING),
         tags: b.add_text_field("tags", STRING),
         text: b.add_text_field("text", TextOptions::default().set_indexing_options(indexing)),
+        utext: b.add_text_field("utext", TextOptions::default().set_indexing_options(scoped)),
         event_time: b.add_i64_field("event_time", time.clone()),
         created_at: b.add_i64_field("created_at", time),
     };
@@ -93,6 +103,25 @@ pub(crate) fn query_tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<Strin
         }
     });
     out
+}
+
+/// Separates tenant, user and token in a [`Fields::utext`] term (tenant and user ids never hold
+/// control characters; validation refuses them).
+const SCOPE_SEP: char = '\u{1f}';
+
+/// The prefix of every [`Fields::utext`] term of `(tenant, user)`.
+pub(crate) fn scope_prefix(tenant: &TenantId, user: &str) -> String {
+    format!("{tenant}{SCOPE_SEP}{user}{SCOPE_SEP}")
+}
+
+/// The [`Fields::utext`] term text of `token` for `(tenant, user)`.
+pub(crate) fn scoped_term(prefix: &str, token: &str) -> String {
+    format!("{prefix}{token}")
+}
+
+/// The token of a [`Fields::utext`] term text (what follows the second separator).
+pub(crate) fn unscoped(term: &str) -> &str {
+    term.splitn(3, SCOPE_SEP).nth(2).unwrap_or(term)
 }
 
 /// The unique key of a memory in the index.
@@ -145,6 +174,13 @@ impl LexDoc {
         for tag in &m.tags {
             d.add_text(f.tags, tag);
             d.add_text(f.text, tag);
+        }
+        let prefix = scope_prefix(&m.tenant, &m.user_id);
+        for (token, &tf) in &self.terms {
+            let term = scoped_term(&prefix, token);
+            for _ in 0..tf {
+                d.add_text(f.utext, &term);
+            }
         }
         let times = DocTimes::of(m);
         d.add_i64(f.event_time, times.event);

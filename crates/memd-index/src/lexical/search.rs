@@ -29,7 +29,7 @@ impl Inner {
         // reader reloads, so this pair never misses a document.
         let tail = self.tail.read();
         let searcher = self.reader.searcher();
-        let stats = tail.stats(&searcher, self.fields.text, &tokens);
+        let stats = tail.stats(&searcher, (self.fields.text, self.fields.utext), &tokens);
         let weights = stats.weights(&tokens).map_err(io)?;
         let mut hits = tail.score(tenant, &structural, &weights);
         let stale: HashSet<Uuid> = tail.pending_ids(tenant).into_iter().collect();

@@ -17,7 +17,7 @@ use tantivy::schema::Field;
 use tantivy::{Searcher, Term};
 use uuid::Uuid;
 
-use super::schema::LexDoc;
+use super::schema::{self, LexDoc};
 use crate::Hit;
 
 /// One pending change: a new version of a document, or a deletion (`doc == None`).
@@ -107,12 +107,17 @@ impl Tail {
     }
 
     /// Statistics over the committed index plus the tail, for the query `terms` of `field`.
-    pub fn stats<'s>(&self, searcher: &'s Searcher, field: Field, terms: &[String]) -> CombinedStats<'s> {
+    pub fn stats<'s>(
+        &self,
+        searcher: &'s Searcher,
+        (field, scoped): (Field, Field),
+        terms: &[String],
+    ) -> CombinedStats<'s> {
         let df = terms
             .iter()
             .map(|t| (Term::from_field_text(field, t), self.df.get(t).copied().unwrap_or(0)))
             .collect();
-        CombinedStats { searcher, field, docs: self.docs, tokens: self.tokens, df }
+        CombinedStats { searcher, field, scoped, docs: self.docs, tokens: self.tokens, df }
     }
 
     /// BM25 of `tenant`'s live tail documents passing `filter` (metadata ignored) that contain
@@ -134,10 +139,12 @@ impl Tail {
 }
 
 /// BM25 statistics of the committed index with the tail's documents added, so committed and
-/// tail documents are scored against the same corpus.
+/// tail documents are scored against the same corpus. Terms of the user-scoped field `scoped`
+/// are given the statistics of their plain token in `field`, so both fields score alike.
 pub(crate) struct CombinedStats<'s> {
     searcher: &'s Searcher,
     field: Field,
+    scoped: Field,
     docs: u64,
     tokens: u64,
     df: HashMap<Term, u64>,
@@ -160,6 +167,7 @@ impl CombinedStats<'_> {
 
 impl Bm25StatisticsProvider for CombinedStats<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        let field = if field == self.scoped { self.field } else { field };
         let extra = if field == self.field { self.tokens } else { 0 };
         Ok(Bm25StatisticsProvider::total_num_tokens(self.searcher, field)? + extra)
     }
@@ -169,6 +177,14 @@ impl Bm25StatisticsProvider for CombinedStats<'_> {
     }
 
     fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        let plain;
+        let term = match term.value().as_str() {
+            Some(text) if term.field() == self.scoped => {
+                plain = Term::from_field_text(self.field, schema::unscoped(text));
+                &plain
+            }
+            _ => term,
+        };
         Ok(self.searcher.doc_freq(term)? + self.df.get(term).copied().unwrap_or(0))
     }
 }

@@ -70,6 +70,39 @@ fn tail_scores_match_committed_scores() {
     assert!(before.iter().any(|h| h.id == probe.id));
 }
 
+/// A user-filtered search reads the user-scoped field; its scores must equal those of the
+/// unfiltered search over the plain field, in the tail and once committed, and it must never
+/// return another user's or tenant's memory (the same user id in another tenant included).
+#[test]
+fn user_scoped_search_scores_like_the_plain_field() {
+    let idx = manual();
+    let texts = ["coffee every morning at seven", "tea in the garden", "coffee beans from Kenya"];
+    let mut ms = Vec::new();
+    for (tenant, user) in [("t", "alice"), ("t", "bob"), ("o", "alice")] {
+        for text in texts {
+            let mut m = memory(tenant, text);
+            m.user_id = user.into();
+            ms.push(m);
+        }
+    }
+    let alice = Filter { user_id: Some("alice".into()), ..Filter::default() };
+    for commit in [false, true] {
+        idx.apply(&ms, &[], 1).unwrap();
+        if commit {
+            idx.flush().unwrap();
+        }
+        let all = idx.search(&t("t"), "coffee garden", &Filter::default(), 100).unwrap();
+        let scoped = idx.search(&t("t"), "coffee garden", &alice, 100).unwrap();
+        assert_eq!(scoped.len(), 3, "commit={commit}: {scoped:?}");
+        for hit in &scoped {
+            let m = ms.iter().find(|m| m.id == hit.id).expect("a known memory");
+            assert_eq!((m.tenant.as_str(), m.user_id.as_str()), ("t", "alice"));
+            let plain = all.iter().find(|h| h.id == hit.id).expect("also found unfiltered");
+            assert!((plain.score - hit.score).abs() < 1e-5, "commit={commit}: {plain:?} vs {hit:?}");
+        }
+    }
+}
+
 #[test]
 fn tags_are_searchable_and_tokens_are_stemmed() {
     let idx = manual();
