@@ -4,13 +4,14 @@
 //! restart resumes from what the lexical index persisted and what the vector snapshot reflected.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
 use memd_index::{LexicalIndex, VectorIndex};
 use memd_store::{Change, ChangeOp, Store, TenantId};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use uuid::Uuid;
 
 use crate::ServiceError;
@@ -30,6 +31,10 @@ pub struct Indexer {
     /// The embedding model whose vectors the vector index holds; `None` disables it.
     model: Option<String>,
     applied: Mutex<Applied>,
+    /// Bumped for a tenant whenever a change of its memories reaches the indexes.
+    generations: RwLock<HashMap<TenantId, u64>>,
+    /// Bumped when an index is reloaded or rebuilt as a whole.
+    epoch: AtomicU64,
 }
 
 /// What [`Indexer::open`] did, for the start-up log and the benchmarks.
@@ -53,6 +58,8 @@ impl Indexer {
         let lexical_seq = lexical.seq();
         let me = Indexer {
             applied: Mutex::new(Applied { lexical: lexical_seq, vector: 0 }),
+            generations: RwLock::new(HashMap::new()),
+            epoch: AtomicU64::new(0),
             store,
             lexical,
             vector,
@@ -85,6 +92,7 @@ impl Indexer {
                 applied.vector = last;
                 self.vector.set_seq(last);
             }
+            self.bump(&changes);
             if changes.len() < LOG_BATCH {
                 break;
             }
@@ -145,6 +153,7 @@ impl Indexer {
             self.lexical.apply(&[], &[], seq)?;
             self.lexical.flush()?;
             applied.lexical = seq;
+            self.epoch.fetch_add(1, Ordering::AcqRel);
             tracing::info!(event = "lexical_rebuilt", docs, seq);
         }
         let mut report = self.reload_vectors()?;
@@ -178,8 +187,26 @@ impl Indexer {
         };
         applied.vector = seq;
         self.vector.set_seq(seq);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         report.vector_load_ms = started.elapsed().as_millis();
         Ok(report)
+    }
+
+    /// A number that changes whenever anything a search of `tenant` could return changes (a
+    /// write, an embedding, a rebuild). Read it before searching: a result computed under one
+    /// generation is current for as long as the generation stays the same.
+    pub fn generation(&self, tenant: &TenantId) -> u64 {
+        let own = self.generations.read().get(tenant).copied().unwrap_or(0);
+        // Both parts only grow, so their sum changes whenever either does.
+        own + self.epoch.load(Ordering::Acquire)
+    }
+
+    fn bump(&self, changes: &[Change]) {
+        let tenants: BTreeSet<&TenantId> = changes.iter().map(|c| &c.tenant).collect();
+        let mut gens = self.generations.write();
+        for t in tenants {
+            *gens.entry(t.clone()).or_default() += 1;
+        }
     }
 
     /// Persists the lexical index (at shutdown).

@@ -14,6 +14,7 @@ pub mod indexer;
 pub mod metrics;
 pub mod pipeline;
 pub mod promote;
+mod result_cache;
 pub mod search;
 pub mod service;
 pub mod validate;

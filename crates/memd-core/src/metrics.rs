@@ -10,6 +10,7 @@ pub const SEARCH_SECONDS: &str = "memd_search_duration_seconds";
 pub const SEARCH_DEGRADED_TOTAL: &str = "memd_search_degraded_total";
 pub const MEMORIES_WRITTEN_TOTAL: &str = "memd_memories_written_total";
 pub const QUERY_CACHE_TOTAL: &str = "memd_embed_query_cache_total";
+pub const SEARCH_RESULT_CACHE_TOTAL: &str = "memd_search_result_cache_total";
 
 /// Histogram names and bucket boundaries (seconds unless the name says otherwise).
 pub const LATENCY_BUCKETS: &[f64] =
@@ -28,4 +29,5 @@ pub fn describe() {
     describe_counter!(SEARCH_DEGRADED_TOTAL, "Searches answered without the semantic signal.");
     describe_counter!(MEMORIES_WRITTEN_TOTAL, "Memory writes by operation.");
     describe_counter!(QUERY_CACHE_TOTAL, "Query-embedding cache lookups by result (hit or miss).");
+    describe_counter!(SEARCH_RESULT_CACHE_TOTAL, "Search result cache lookups by outcome (hit or miss).");
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Caller;
 use crate::fusion::{self, Fused, FusionMethod, FusionParams};
 use crate::metrics as m;
+use crate::result_cache::CacheKey;
 use crate::service::{FilterParams, MemoryService, Result};
 use crate::ServiceError;
 
@@ -84,15 +85,27 @@ impl MemoryService {
         let filter = self.filter(caller, req.filter)?;
         let mode_label = req.mode.as_str();
         ::metrics::counter!(m::SEARCH_TOTAL, "mode" => mode_label).increment(1);
-        let (fused, mode, degraded) =
-            self.candidates(caller, &query, &filter, req.mode, req.fusion, top_k).await?;
-        let results = self.materialise(caller, fused, filter, top_k).await?;
-        if degraded {
+        let key =
+            CacheKey { caller, query: &query, filter: &filter, mode: req.mode, fusion: req.fusion, top_k };
+        // Read before searching: a write landing meanwhile makes this entry stale at once.
+        let generation = self.inner.indexer.generation(key.tenant());
+        let response = match self.inner.result_cache.get(&key, generation) {
+            Some(cached) => cached,
+            None => {
+                let (fused, mode, degraded) =
+                    self.candidates(caller, &query, &filter, req.mode, req.fusion, top_k).await?;
+                let results = self.materialise(caller, fused, filter.clone(), top_k).await?;
+                let response = SearchResponse { results, degraded, mode };
+                self.inner.result_cache.put(&key, generation, &response);
+                response
+            }
+        };
+        if response.degraded {
             ::metrics::counter!(m::SEARCH_DEGRADED_TOTAL).increment(1);
         }
         ::metrics::histogram!(m::SEARCH_SECONDS, "mode" => mode_label)
             .record(started.elapsed().as_secs_f64());
-        Ok(SearchResponse { results, degraded, mode })
+        Ok(response)
     }
 
     pub(crate) fn top_k(&self, k: Option<usize>) -> Result<usize> {

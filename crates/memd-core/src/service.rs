@@ -36,6 +36,7 @@ pub(crate) struct Inner {
     pub indexer: Arc<Indexer>,
     pub embedder: Option<Arc<dyn Embedder>>,
     pub query_cache: QueryCache,
+    pub result_cache: crate::result_cache::ResultCache,
     pub pipeline: Option<EmbedPipeline>,
     pub pipeline_state: Arc<PipelineState>,
     pub auth: Authenticator,

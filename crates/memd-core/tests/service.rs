@@ -166,6 +166,45 @@ async fn rebuild_gives_the_same_answers() {
     assert_eq!(before, after);
 }
 
+/// Repeated searches may be answered from the result cache; every write, and every embedding
+/// that lands, must still be visible to the very next identical search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_searches_see_every_write_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = open(dir.path(), Some(Probe::new("probe", false)));
+    let c = Caller::local();
+    let ids = |q: SearchRequest| {
+        let s = s.clone();
+        let c = c.clone();
+        async move {
+            let r = s.search(&c, q).await.expect("search");
+            r.results.into_iter().map(|h| h.memory.id).collect::<Vec<_>>()
+        }
+    };
+    let kw = || search("garage batteries", Some("u"), SearchMode::Keyword);
+    let sem = || search("what needs fixing at home", Some("u"), SearchMode::Semantic);
+    // Nothing yet: empty answers, asked twice so the second may come from the cache.
+    for _ in 0..2 {
+        assert!(ids(kw()).await.is_empty());
+    }
+    let m = s.add(&c, add(FACTS[1], "u")).await.expect("add");
+    assert_eq!(ids(kw()).await, vec![m.id], "an add is visible to the next identical search");
+    assert_eq!(ids(kw()).await, vec![m.id]);
+    // Semantic: empty until the embedding lands, then found by the same query.
+    let before = ids(sem()).await;
+    wait_embedded(&s).await;
+    assert!(before.is_empty() || before == vec![m.id]);
+    assert_eq!(ids(sem()).await, vec![m.id], "an embedding is visible to the next identical search");
+    let patch =
+        memd_store::MemoryPatch { content: Some("The lawn needs mowing".into()), ..Default::default() };
+    s.update(&c, m.id, patch).await.expect("update");
+    assert!(ids(kw()).await.is_empty(), "an update is visible to the next identical search");
+    let other = s.add(&c, add("Buy batteries for the garage remote", "u")).await.expect("add");
+    assert_eq!(ids(kw()).await, vec![other.id]);
+    s.delete(&c, other.id).await.expect("delete");
+    assert!(ids(kw()).await.is_empty(), "a delete is visible to the next identical search");
+}
+
 fn caller(tenant: &str, user: Option<&str>) -> Caller {
     Caller {
         tenant: TenantId::new(tenant).expect("tenant"),
