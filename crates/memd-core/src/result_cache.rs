@@ -123,27 +123,8 @@ mod tests {
     use memd_store::Memory;
 
     fn response(expires_at: Option<DateTime<Utc>>, degraded: bool) -> SearchResponse {
-        let now = Utc::now();
-        let memory = Memory {
-            id: uuid::Uuid::new_v4(),
-            tenant: TenantId::new("t").expect("tenant"),
-            user_id: "u".into(),
-            agent_id: None,
-            app_id: None,
-            session_id: None,
-            content: "coffee at 7am".into(),
-            content_hash: String::new(),
-            tags: vec!["drinks".into()],
-            metadata: Default::default(),
-            kind: "memory".into(),
-            cxd: None,
-            event_time: None,
-            created_at: now,
-            updated_at: now,
-            expires_at,
-            version: 1,
-            embedding_model: None,
-        };
+        let mut memory = Memory::sample(TenantId::new("t").expect("tenant"), "u", "coffee at 7am");
+        memory.expires_at = expires_at;
         let hit = SearchHit { memory, score: 1.0, scores: Scores::default() };
         SearchResponse { results: vec![hit], degraded, mode: SearchMode::Hybrid }
     }

@@ -8,10 +8,8 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use memd_index::{FlatVectorIndex, LexicalIndex, TantivyLexical, VectorConfig, VectorIndex};
 use memd_store::{Filter, Memory, TenantId};
-use uuid::Uuid;
 
 /// xorshift64*: deterministic and dependency-free.
 struct Rng(u64);
@@ -32,27 +30,7 @@ impl Rng {
 }
 
 fn memory(tenant: &TenantId, user: usize, content: String) -> Memory {
-    let now = Utc::now();
-    Memory {
-        id: Uuid::now_v7(),
-        tenant: tenant.clone(),
-        user_id: format!("user{user}"),
-        agent_id: None,
-        app_id: None,
-        session_id: None,
-        content,
-        content_hash: String::new(),
-        tags: vec![],
-        metadata: Default::default(),
-        kind: "memory".into(),
-        cxd: None,
-        event_time: None,
-        created_at: now,
-        updated_at: now,
-        expires_at: None,
-        version: 1,
-        embedding_model: None,
-    }
+    Memory::sample(tenant.clone(), format!("user{user}"), content)
 }
 
 fn report(name: &str, mut samples: Vec<Duration>) {

@@ -13,11 +13,9 @@ use std::error::Error;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use memd_embed::{discover_model_dir, Embedder, MiniLmEmbedder};
 use memd_index::{FlatVectorIndex, HnswParams, VectorConfig, VectorIndex};
 use memd_store::{Filter, Memory, TenantId};
-use uuid::Uuid;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -175,27 +173,9 @@ fn embed_cached(name: &str, texts: &[String]) -> Res<Vec<Vec<f32>>> {
 }
 
 fn memory(tenant: &TenantId, i: usize) -> Memory {
-    let now = Utc::now();
-    Memory {
-        id: Uuid::now_v7(),
-        tenant: tenant.clone(),
-        user_id: format!("user{}", i % 10),
-        agent_id: Some(format!("agent{}", i % 3)),
-        app_id: None,
-        session_id: None,
-        content: String::new(),
-        content_hash: String::new(),
-        tags: vec![],
-        metadata: Default::default(),
-        kind: "memory".into(),
-        cxd: None,
-        event_time: None,
-        created_at: now,
-        updated_at: now,
-        expires_at: None,
-        version: 1,
-        embedding_model: None,
-    }
+    let mut m = Memory::sample(tenant.clone(), format!("user{}", i % 10), "");
+    m.agent_id = Some(format!("agent{}", i % 3));
+    m
 }
 
 fn pct(samples: &mut [Duration], p: f64) -> f64 {

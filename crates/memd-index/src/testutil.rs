@@ -2,33 +2,15 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use memd_store::{Memory, TenantId};
-use uuid::Uuid;
 
 pub(crate) fn at(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000 + secs, 0).single().expect("valid test time")
 }
 
 pub(crate) fn memory(tenant: &str, content: &str) -> Memory {
-    Memory {
-        id: Uuid::now_v7(),
-        tenant: TenantId::new(tenant).expect("valid test tenant"),
-        user_id: "u1".into(),
-        agent_id: None,
-        app_id: None,
-        session_id: None,
-        content: content.into(),
-        content_hash: String::new(),
-        tags: Vec::new(),
-        metadata: Default::default(),
-        kind: "memory".into(),
-        cxd: None,
-        event_time: None,
-        created_at: at(0),
-        updated_at: at(0),
-        expires_at: None,
-        version: 1,
-        embedding_model: None,
-    }
+    let mut m = Memory::sample(TenantId::new(tenant).expect("valid test tenant"), "u1", content);
+    (m.created_at, m.updated_at) = (at(0), at(0));
+    m
 }
 
 /// A memory whose filter fields are chosen by small indexes (for property tests).

@@ -39,26 +39,13 @@ fn tenant(s: &str) -> TenantId {
 /// A memory with filter fields drawn from small sets.
 fn memory(t: &str, rng: &mut Rng) -> Memory {
     let at = |s: usize| Utc.timestamp_opt(1_700_000_000 + s as i64 * 3600, 0).unwrap();
-    Memory {
-        id: Uuid::now_v7(),
-        tenant: tenant(t),
-        user_id: format!("u{}", rng.below(3)),
-        agent_id: (rng.below(2) == 0).then(|| format!("a{}", rng.below(2))),
-        app_id: None,
-        session_id: (rng.below(2) == 0).then(|| format!("s{}", rng.below(20))),
-        content: String::new(),
-        content_hash: String::new(),
-        tags: (0..rng.below(3)).map(|_| format!("t{}", rng.below(5))).collect(),
-        metadata: Default::default(),
-        kind: "memory".into(),
-        cxd: None,
-        event_time: (rng.below(2) == 0).then(|| at(rng.below(100))),
-        created_at: at(rng.below(100)),
-        updated_at: at(0),
-        expires_at: None,
-        version: 1,
-        embedding_model: None,
-    }
+    let mut m = Memory::sample(tenant(t), format!("u{}", rng.below(3)), "");
+    m.agent_id = (rng.below(2) == 0).then(|| format!("a{}", rng.below(2)));
+    m.session_id = (rng.below(2) == 0).then(|| format!("s{}", rng.below(20)));
+    m.tags = (0..rng.below(3)).map(|_| format!("t{}", rng.below(5))).collect();
+    m.event_time = (rng.below(2) == 0).then(|| at(rng.below(100)));
+    (m.created_at, m.updated_at) = (at(rng.below(100)), at(0));
+    m
 }
 
 fn index(threshold: usize) -> FlatVectorIndex {

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use memd_index::{FlatVectorIndex, IndexError, LexicalConfig, LexicalIndex, TantivyLexical, VectorIndex};
 use memd_store::{Filter, Memory, TenantId};
 use uuid::Uuid;
@@ -13,27 +12,7 @@ fn tenant(s: &str) -> TenantId {
 }
 
 fn memory(t: &str, content: &str) -> Memory {
-    let now = Utc::now();
-    Memory {
-        id: Uuid::now_v7(),
-        tenant: tenant(t),
-        user_id: "u".into(),
-        agent_id: None,
-        app_id: None,
-        session_id: None,
-        content: content.into(),
-        content_hash: String::new(),
-        tags: vec![],
-        metadata: Default::default(),
-        kind: "memory".into(),
-        cxd: None,
-        event_time: None,
-        created_at: now,
-        updated_at: now,
-        expires_at: None,
-        version: 1,
-        embedding_model: None,
-    }
+    Memory::sample(tenant(t), "u", content)
 }
 
 fn manual_config() -> LexicalConfig {

@@ -93,6 +93,35 @@ pub struct Memory {
 }
 
 impl Memory {
+    /// A memory of `tenant`'s `user` holding `content` as a fresh write would create it (new
+    /// v7 id, version 1, created now, no optional field set), without a store: for indexes,
+    /// tests, examples and benchmarks that need memories to index. Set other fields after.
+    pub fn sample(tenant: TenantId, user: impl Into<String>, content: impl Into<String>) -> Memory {
+        let now = Utc::now();
+        Memory {
+            id: Uuid::now_v7(),
+            tenant,
+            user_id: user.into(),
+            agent_id: None,
+            app_id: None,
+            session_id: None,
+            content: content.into(),
+            content_hash: String::new(),
+            tags: Vec::new(),
+            metadata: Default::default(),
+            kind: "memory".into(),
+            cxd: None,
+            event_time: None,
+            created_at: now,
+            updated_at: now,
+            expires_at: None,
+            version: 1,
+            embedding_model: None,
+        }
+    }
+}
+
+impl Memory {
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         self.expires_at.is_some_and(|t| t <= now)
     }
