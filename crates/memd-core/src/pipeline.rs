@@ -1,8 +1,11 @@
 //! The background embedding pipeline: a dedicated thread that takes batches from the store's
 //! durable embedding queue, embeds them, stores the vectors and brings the vector index up to
 //! date. Because the queue is in the store, nothing is lost on a crash; a restart resumes it.
+//!
+//! Searches come first: while any search is running the worker holds its next batch back (up to
+//! [`MAX_YIELD`] at a time, so a steady stream of searches slows embedding but never stops it).
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -17,6 +20,8 @@ use crate::metrics as m;
 
 const IDLE_POLL: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Longest the worker waits for running searches to finish before its next batch.
+const MAX_YIELD: Duration = Duration::from_millis(50);
 
 /// Shared counters the service and `/metrics` read.
 #[derive(Debug, Default)]
@@ -25,6 +30,33 @@ pub struct PipelineState {
     pub pending: AtomicI64,
     /// Consecutive failed batches (0 when healthy).
     pub failures: AtomicI64,
+    /// Searches running now; the worker yields the CPU to them.
+    pub searches: AtomicUsize,
+}
+
+impl PipelineState {
+    /// Marks a search as running until the guard drops.
+    pub fn search_running(&self) -> SearchGuard<'_> {
+        self.searches.fetch_add(1, Ordering::AcqRel);
+        SearchGuard(self)
+    }
+
+    /// Waits (at most [`MAX_YIELD`]) until no search is running.
+    fn yield_to_searches(&self) {
+        let deadline = Instant::now() + MAX_YIELD;
+        while self.searches.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// See [`PipelineState::search_running`].
+pub struct SearchGuard<'a>(&'a PipelineState);
+
+impl Drop for SearchGuard<'_> {
+    fn drop(&mut self) {
+        self.0.searches.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 pub struct EmbedPipeline {
@@ -108,6 +140,7 @@ impl Worker {
 
     /// Embeds one batch; returns how many memories it took from the queue.
     fn step(&self) -> Result<usize, crate::ServiceError> {
+        self.state.yield_to_searches();
         let batch = self.store.pending_embeddings(self.batch_size)?;
         if batch.is_empty() {
             self.refresh_pending();
