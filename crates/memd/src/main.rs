@@ -1,4 +1,4 @@
-//! The `memd` binary: `serve`, `keys create|list|revoke`, `config validate [FILE]`, `bench load`,
+//! The `memd` binary: `serve`, `keys create|list|revoke`, `config validate [FILE]`, `bench load|recall`,
 //! `version`.
 
 mod bench;
@@ -14,7 +14,7 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Serve(args) => serve::run(&cli.global, args),
         cli::Command::Keys(cmd) => keys::run(&cli.global, cmd),
         cli::Command::Config(cli::ConfigCmd::Validate { file }) => cli::validate_config(&cli.global, file),
-        cli::Command::Bench(cmd) => bench::run(cmd),
+        cli::Command::Bench(cmd) => bench::run(&cli.global, cmd),
         cli::Command::Version => {
             println!("memd {}", env!("CARGO_PKG_VERSION"));
             Ok(())

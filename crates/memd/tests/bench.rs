@@ -98,3 +98,36 @@ fn bench_load_seeds_drives_the_mix_and_reports_json() {
     assert!(v["ops"].get("add").is_none(), "{v}");
     assert_eq!(v["load"]["errors"], 0, "{v}");
 }
+
+/// The LoCoMo file of the shared benchmark data (never copied into the repo: its licence
+/// forbids redistribution; CI checks the repo out with `../shared/` beside it).
+fn locomo() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/locomo/locomo-dev.json")
+}
+
+/// recall@10 floors per mode on conv-26 (measured 2026-11-29: keyword 0.552, semantic 0.428,
+/// hybrid 0.568).
+const RECALL_FLOORS: [(&str, f64); 3] = [("keyword", 0.53), ("semantic", 0.41), ("hybrid", 0.55)];
+
+/// `memd bench recall` on the first LoCoMo conversation: a guard against retrieval regressions.
+/// The floors sit just below what this build measures (see docs/BENCHMARKS.md), so a change that
+/// makes retrieval worse fails here.
+#[test]
+fn recall_on_one_locomo_conversation_stays_above_its_floor() {
+    let dataset = locomo();
+    assert!(dataset.is_file(), "{} is missing: CI needs ../shared beside the repo", dataset.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_memd"))
+        .args(["bench", "recall", "--conversations", "1", "--json", "--dataset"])
+        .arg(&dataset)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run memd bench recall");
+    assert!(out.status.success(), "memd bench recall failed: {:?}", out.status);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    assert_eq!(report["conversations"], 1);
+    assert!(report["questions"].as_u64().unwrap_or(0) > 100, "{report}");
+    let r10 = |mode: &str| report["modes"][mode]["overall"]["r@10"].as_f64().unwrap_or(0.0);
+    for (mode, floor) in RECALL_FLOORS {
+        assert!(r10(mode) >= floor, "{mode} recall@10 {} fell below its floor {floor}", r10(mode));
+    }
+}

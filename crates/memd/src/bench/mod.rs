@@ -1,7 +1,7 @@
 //! `memd bench load`: seeds a realistic synthetic corpus into a running memd, drives a mixed
 //! load (search, add, promote, get) from N concurrent workers for S seconds, and reports
 //! per-operation throughput and latency percentiles — a table on stderr and, with `--json`, one
-//! JSON object on stdout.
+//! JSON object on stdout. `memd bench recall`: retrieval quality on LoCoMo (see [`recall`]).
 //!
 //! Modules: `rng` and `vocab`/`corpus` generate the text, `mix` chooses operations, `client`
 //! speaks HTTP, `seed` loads the corpus, `load` runs the workers, `stats` keeps histograms,
@@ -11,7 +11,9 @@ mod client;
 mod corpus;
 mod ids;
 mod load;
+mod locomo;
 mod mix;
+mod recall;
 mod report;
 mod rng;
 mod seed;
@@ -36,6 +38,8 @@ use self::seed::SeedReport;
 pub enum BenchCmd {
     /// Seed a synthetic corpus, drive a mixed load and report throughput and latency percentiles.
     Load(LoadArgs),
+    /// Retrieval quality on LoCoMo: recall@5/10/25/50 per mode and category, in-process.
+    Recall(recall::RecallArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -122,7 +126,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok(n * factor)
 }
 
-pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
+pub fn run(global: &crate::cli::Global, cmd: BenchCmd) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("memd-bench")
@@ -130,6 +134,7 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     match cmd {
         BenchCmd::Load(args) => rt.block_on(run_load(args)),
+        BenchCmd::Recall(args) => rt.block_on(recall::run(global.load()?, args)),
     }
 }
 

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The latency suite of docs/BENCHMARKS.md in one command:
+#   scripts/bench-latency.sh [10k|100k] [DATA_DIR]
+# Builds the release binary, starts `memd serve` on DATA_DIR (default /tmp/memd-bench-<size>;
+# reused between runs, so the corpus is seeded and embedded only once), then runs each search and
+# add configuration for 20 s and prints one markdown row per run (p50 / p95 / p99 in ms).
+# Every run starts with the embedding queue empty. The add runs come last: they grow the corpus.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+SIZE=${1:-100k}
+DATA=${2:-/tmp/memd-bench-$SIZE}
+PORT=${MEMD_BENCH_PORT:-18420}
+URL=http://127.0.0.1:$PORT
+scripts/ensure-model.sh
+cargo build --release -p memd >&2
+MEMD="$CARGO_TARGET_DIR/release/memd"
+MEMD_LOG_LEVEL=warn "$MEMD" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" >&2 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
+for _ in $(seq 100); do curl -fs "$URL/health/ready" >/dev/null && break; sleep 0.2; done
+
+run() { # run <label> <bench load flags…>: one row
+  local label=$1; shift
+  local out
+  out=$("$MEMD" bench load --url "$URL" --corpus "$SIZE" --wait-embedded --duration 20 --json "$@")
+  python3 - "$SIZE" "$label" "$out" <<'EOF'
+import json, sys
+size, label, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+op = next(iter(r["ops"].values()))
+ms = lambda us: f"{us / 1000:.2f}"
+rss = r.get("rss_bytes")
+rss = f"{rss / 2**20:.0f}" if rss else "?"
+print(f"| {size} | {label} | {op['ops_per_s']:.0f} | {ms(op['p50_us'])} | {ms(op['p95_us'])} | {ms(op['p99_us'])} | {op['errors']} | {rss} |")
+EOF
+}
+
+echo "| corpus | run | ops/s | p50 | p95 | p99 | errors | server RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|"
+run "search keyword, c=1, cold" --mix search=100 --concurrency 1 --queries cold --query-mode keyword
+run "search semantic, c=1, cold" --mix search=100 --concurrency 1 --queries cold --query-mode semantic
+run "search hybrid, c=1, cold" --mix search=100 --concurrency 1 --queries cold
+run "search hybrid, c=1, repeated" --mix search=100 --concurrency 1 --queries cached
+run "search hybrid, c=8, cold" --mix search=100 --concurrency 8 --queries cold
+run "search hybrid, c=8, repeated" --mix search=100 --concurrency 8 --queries cached
+run "add, c=1" --mix add=100 --concurrency 1
+run "add, c=8" --mix add=100 --concurrency 8
