@@ -2,8 +2,9 @@
 //! durable embedding queue, embeds them, stores the vectors and brings the vector index up to
 //! date. Because the queue is in the store, nothing is lost on a crash; a restart resumes it.
 //!
-//! Searches come first: while any search is running the worker holds its next batch back (up to
-//! [`MAX_YIELD`] at a time, so a steady stream of searches slows embedding but never stops it).
+//! Requests come first: while any search or write is running the worker holds its next batch
+//! back (up to [`MAX_YIELD`] at a time, so a steady stream of requests slows embedding but never
+//! stops it).
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -20,7 +21,7 @@ use crate::metrics as m;
 
 const IDLE_POLL: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// Longest the worker waits for running searches to finish before its next batch.
+/// Longest the worker waits for running requests to finish before its next batch.
 const MAX_YIELD: Duration = Duration::from_millis(50);
 
 /// Shared counters the service and `/metrics` read.
@@ -30,32 +31,32 @@ pub struct PipelineState {
     pub pending: AtomicI64,
     /// Consecutive failed batches (0 when healthy).
     pub failures: AtomicI64,
-    /// Searches running now; the worker yields the CPU to them.
-    pub searches: AtomicUsize,
+    /// Searches and writes running now; the worker yields the CPU to them.
+    pub foreground: AtomicUsize,
 }
 
 impl PipelineState {
-    /// Marks a search as running until the guard drops.
-    pub fn search_running(&self) -> SearchGuard<'_> {
-        self.searches.fetch_add(1, Ordering::AcqRel);
-        SearchGuard(self)
+    /// Marks a search or write as running until the guard drops.
+    pub fn foreground(&self) -> ForegroundGuard<'_> {
+        self.foreground.fetch_add(1, Ordering::AcqRel);
+        ForegroundGuard(self)
     }
 
-    /// Waits (at most [`MAX_YIELD`]) until no search is running.
-    fn yield_to_searches(&self) {
+    /// Waits (at most [`MAX_YIELD`]) until no search or write is running.
+    fn yield_to_requests(&self) {
         let deadline = Instant::now() + MAX_YIELD;
-        while self.searches.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        while self.foreground.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
 }
 
-/// See [`PipelineState::search_running`].
-pub struct SearchGuard<'a>(&'a PipelineState);
+/// See [`PipelineState::foreground`].
+pub struct ForegroundGuard<'a>(&'a PipelineState);
 
-impl Drop for SearchGuard<'_> {
+impl Drop for ForegroundGuard<'_> {
     fn drop(&mut self) {
-        self.0.searches.fetch_sub(1, Ordering::AcqRel);
+        self.0.foreground.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -140,7 +141,7 @@ impl Worker {
 
     /// Embeds one batch; returns how many memories it took from the queue.
     fn step(&self) -> Result<usize, crate::ServiceError> {
-        self.state.yield_to_searches();
+        self.state.yield_to_requests();
         let batch = self.store.pending_embeddings(self.batch_size)?;
         if batch.is_empty() {
             self.refresh_pending();

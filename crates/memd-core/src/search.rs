@@ -92,7 +92,7 @@ impl MemoryService {
         let response = match self.inner.result_cache.get(&key, generation) {
             Some(cached) => cached,
             None => {
-                let _running = self.inner.pipeline_state.search_running();
+                let _running = self.inner.pipeline_state.foreground();
                 let (fused, mode, degraded) =
                     self.candidates(caller, &query, &filter, req.mode, req.fusion, top_k).await?;
                 let results = self.materialise(caller, fused, filter.clone(), top_k).await?;

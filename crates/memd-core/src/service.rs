@@ -139,6 +139,7 @@ impl MemoryService {
         let items = reqs.into_iter().map(|r| self.new_memory(caller, r)).collect::<Result<Vec<_>>>()?;
         let tenant = caller.tenant.clone();
         let n = items.len();
+        let _running = self.inner.pipeline_state.foreground();
         let stored = self
             .blocking(move |i| {
                 let stored = i.store.insert(&tenant, items, Utc::now())?;
