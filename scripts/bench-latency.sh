@@ -5,6 +5,7 @@
 # reused between runs, so the corpus is seeded and embedded only once), then runs each search and
 # add configuration for 20 s and prints one markdown row per run (p50 / p95 / p99 in ms).
 # Every run starts with the embedding queue empty. The add runs come last: they grow the corpus.
+# ONLY=search or ONLY=add runs just those rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -22,6 +23,7 @@ for _ in $(seq 100); do curl -fs "$URL/health/ready" >/dev/null && break; sleep 
 
 run() { # run <label> <bench load flags…>: one row
   local label=$1; shift
+  [ -z "${ONLY:-}" ] || [[ $label == "$ONLY"* ]] || [[ $label == "search"* && $ONLY == search ]] || return 0
   local out
   out=$("$MEMD" bench load --url "$URL" --corpus "$SIZE" --wait-embedded --duration 20 --json "$@")
   python3 - "$SIZE" "$label" "$out" <<'EOF'

@@ -115,13 +115,24 @@ impl Indexer {
         Ok(())
     }
 
+    /// Brings the vectors of the changed memories up to date. Only a memory with a new embedding,
+    /// or one the index already holds (its filter data or liveness may have changed), needs its
+    /// stored vector read; a new memory has none until its `Embed` change, so adds cost no read.
     fn apply_vector(&self, changes: &[Change], after: i64) -> Result<(), ServiceError> {
         let Some(model) = &self.model else { return Ok(()) };
+        let embedded: BTreeSet<(&TenantId, Uuid)> = changes
+            .iter()
+            .filter(|c| c.seq > after && c.op == ChangeOp::Embed)
+            .map(|c| (&c.tenant, c.memory_id))
+            .collect();
         let now = Utc::now();
         let mut upserts = Vec::new();
         let mut removes = Vec::new();
         for (tenant, ids) in changed(changes, after, |_| true) {
             for id in ids {
+                if !embedded.contains(&(&tenant, id)) && !self.vector.contains(&tenant, id) {
+                    continue;
+                }
                 match self.store.vector_of(&tenant, id, model, now)? {
                     Some(v) => upserts.push((v.memory, v.vector)),
                     None => removes.push((tenant.clone(), id)),

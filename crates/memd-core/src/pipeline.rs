@@ -22,7 +22,7 @@ use crate::metrics as m;
 const IDLE_POLL: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Longest the worker waits for running requests to finish before its next batch.
-const MAX_YIELD: Duration = Duration::from_millis(50);
+const MAX_YIELD: Duration = Duration::from_millis(200);
 
 /// Shared counters the service and `/metrics` read.
 #[derive(Debug, Default)]
@@ -42,10 +42,16 @@ impl PipelineState {
         ForegroundGuard(self)
     }
 
-    /// Waits (at most [`MAX_YIELD`]) until no search or write is running.
-    fn yield_to_requests(&self) {
+    /// Waits (at most [`MAX_YIELD`]) until no search or write is running; true when idle.
+    fn yield_to_requests(&self) -> bool {
         let deadline = Instant::now() + MAX_YIELD;
-        while self.foreground.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        loop {
+            if self.foreground.load(Ordering::Acquire) == 0 {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
             std::thread::sleep(Duration::from_millis(1));
         }
     }
@@ -141,8 +147,10 @@ impl Worker {
 
     /// Embeds one batch; returns how many memories it took from the queue.
     fn step(&self) -> Result<usize, crate::ServiceError> {
-        self.state.yield_to_requests();
-        let batch = self.store.pending_embeddings(self.batch_size)?;
+        // Under load, small batches: each holds a core (and the store's writer) for a short
+        // time, so requests wait less behind it; embedding lags instead (memd_embed_pending).
+        let size = if self.state.yield_to_requests() { self.batch_size } else { busy_batch(self.batch_size) };
+        let batch = self.store.pending_embeddings(size)?;
         if batch.is_empty() {
             self.refresh_pending();
             return Ok(0);
@@ -166,6 +174,11 @@ impl Worker {
             ::metrics::gauge!(m::EMBED_PENDING).set(n as f64);
         }
     }
+}
+
+/// The batch size while requests are running: an eighth of the configured one.
+fn busy_batch(configured: usize) -> usize {
+    (configured / 8).max(1)
 }
 
 fn to_writes(batch: &[PendingEmbedding], vectors: Vec<Vec<f32>>) -> Vec<EmbeddingWrite> {

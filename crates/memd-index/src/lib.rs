@@ -56,6 +56,8 @@ pub trait VectorIndex: Send + Sync + 'static {
     fn upsert(&self, items: &[(Memory, Vec<f32>)]) -> Result<(), IndexError>;
     /// Removes memories (absent ids are ignored).
     fn remove(&self, items: &[(TenantId, Uuid)]);
+    /// True when the index holds a vector of this memory.
+    fn contains(&self, tenant: &TenantId, id: Uuid) -> bool;
     /// Top `limit` by cosine similarity to `query`.
     fn search(
         &self,

@@ -226,6 +226,10 @@ impl VectorIndex for FlatVectorIndex {
         }
     }
 
+    fn contains(&self, tenant: &TenantId, id: Uuid) -> bool {
+        self.tenant(tenant).is_some_and(|shared| shared.read().contains(id))
+    }
+
     fn search(
         &self,
         tenant: &TenantId,

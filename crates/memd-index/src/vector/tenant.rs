@@ -129,6 +129,10 @@ impl TenantVectors {
         &self.data
     }
 
+    pub fn contains(&self, id: Uuid) -> bool {
+        self.rows.contains_key(&id)
+    }
+
     pub fn id(&self, row: usize) -> Uuid {
         self.ids[row]
     }
