@@ -23,7 +23,7 @@ for _ in $(seq 100); do curl -fs "$URL/health/ready" >/dev/null && break; sleep 
 
 run() { # run <label> <bench load flags…>: one row
   local label=$1; shift
-  [ -z "${ONLY:-}" ] || [[ $label == "$ONLY"* ]] || [[ $label == "search"* && $ONLY == search ]] || return 0
+  [ -z "${ONLY:-}" ] || [[ $label == "$ONLY"* ]] || return 0
   local out
   out=$("$MEMD" bench load --url "$URL" --corpus "$SIZE" --wait-embedded --duration 20 --json "$@")
   python3 - "$SIZE" "$label" "$out" <<'EOF'
