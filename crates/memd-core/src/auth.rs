@@ -118,15 +118,22 @@ impl Authenticator {
 
     /// True when requests without a key are served as the local user.
     pub fn local_mode(&self) -> Result<bool, ServiceError> {
-        if !self.local_allowed {
-            return Ok(false);
+        if let Some(local) = self.known_local_mode() {
+            return Ok(local);
         }
-        let now = Utc::now().timestamp_millis();
-        if now - self.checked_at_ms.load(Ordering::Relaxed) > 1000 {
-            self.any_keys.store(self.store.has_keys()?, Ordering::Relaxed);
-            self.checked_at_ms.store(now, Ordering::Relaxed);
-        }
+        self.any_keys.store(self.store.has_keys()?, Ordering::Relaxed);
+        self.checked_at_ms.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
         Ok(!self.any_keys.load(Ordering::Relaxed))
+    }
+
+    /// Whether local mode is on, when that is known without reading the store (checked less
+    /// than a second ago, or not allowed at all).
+    fn known_local_mode(&self) -> Option<bool> {
+        if !self.local_allowed {
+            return Some(false);
+        }
+        let fresh = Utc::now().timestamp_millis() - self.checked_at_ms.load(Ordering::Relaxed) <= 1000;
+        fresh.then(|| !self.any_keys.load(Ordering::Relaxed))
     }
 
     /// Blocking: may read the store. `credential` is the value of `Authorization`
@@ -135,9 +142,7 @@ impl Authenticator {
         if self.local_mode()? {
             return Ok(Caller::local());
         }
-        let secret = credential.map(strip_scheme).filter(|s| !s.is_empty());
-        let secret = secret.ok_or(ServiceError::Unauthorized)?;
-        let hash = keys::hash_secret(secret);
+        let hash = secret_hash(credential)?;
         let found = match self.cache.get(&hash) {
             Some(k) => k,
             None => {
@@ -147,6 +152,21 @@ impl Authenticator {
             }
         };
         found.map(|k| Caller::for_key(&k)).ok_or(ServiceError::Unauthorized)
+    }
+
+    /// [`Self::authenticate`] answered from memory, without blocking: `None` when the store must
+    /// be read (local-mode state stale, or the key not cached). Saves a hop to the blocking pool
+    /// on almost every request.
+    pub fn authenticate_cached(&self, credential: Option<&str>) -> Option<Result<Caller, ServiceError>> {
+        if self.known_local_mode()? {
+            return Some(Ok(Caller::local()));
+        }
+        let hash = match secret_hash(credential) {
+            Ok(h) => h,
+            Err(e) => return Some(Err(e)),
+        };
+        let found = self.cache.get(&hash)?;
+        Some(found.map(|k| Caller::for_key(&k)).ok_or(ServiceError::Unauthorized))
     }
 
     /// Checks the admin token in constant time; admin routes are off when none is configured.
@@ -199,6 +219,12 @@ impl Authenticator {
     }
 }
 
+/// The stored hash of the key in `credential`; a missing or empty one is unauthorised.
+fn secret_hash(credential: Option<&str>) -> Result<String, ServiceError> {
+    let secret = credential.map(strip_scheme).filter(|s| !s.is_empty());
+    Ok(keys::hash_secret(secret.ok_or(ServiceError::Unauthorized)?))
+}
+
 fn strip_scheme(v: &str) -> &str {
     let v = v.trim();
     for scheme in ["Bearer ", "bearer ", "Token ", "token "] {
@@ -228,6 +254,28 @@ mod tests {
             key_id: None,
             local: false,
         }
+    }
+
+    /// The in-memory answer must agree with the blocking one, and defer to it whenever the store
+    /// has to be read.
+    #[test]
+    fn cached_authentication_agrees_with_the_store() {
+        let store: Arc<dyn Store> =
+            Arc::new(memd_store::sqlite::SqliteStore::open_in_memory().expect("store"));
+        let auth = Authenticator::new(store, true, None);
+        assert!(auth.authenticate_cached(None).is_none(), "local-mode state unknown before a store read");
+        assert!(auth.authenticate(None).expect("local").local);
+        assert!(auth.authenticate_cached(None).and_then(Result::ok).is_some_and(|c| c.local));
+        let tenant = TenantId::new("t1").expect("tenant");
+        let (_, secret) = auth.create_key(tenant, vec![Scope::Read], None).expect("key");
+        auth.checked_at_ms.store(i64::MIN / 2, Ordering::Relaxed); // as if a second had passed
+        let bearer = format!("Bearer {secret}");
+        assert!(auth.authenticate_cached(Some(&bearer)).is_none(), "keys exist now: read the store");
+        let caller = auth.authenticate(Some(&bearer)).expect("valid key");
+        let cached = auth.authenticate_cached(Some(&bearer)).expect("known now").expect("valid key");
+        assert_eq!((cached.tenant, cached.scopes), (caller.tenant, caller.scopes));
+        assert!(matches!(auth.authenticate_cached(None), Some(Err(ServiceError::Unauthorized))));
+        assert!(auth.authenticate_cached(Some("Bearer not-a-key")).is_none(), "unknown keys are looked up");
     }
 
     #[test]

@@ -118,6 +118,9 @@ impl MemoryService {
 
     /// Resolves a credential into a caller (blocking store read when not cached).
     pub async fn authenticate(&self, credential: Option<String>) -> Result<Caller> {
+        if let Some(known) = self.inner.auth.authenticate_cached(credential.as_deref()) {
+            return known;
+        }
         self.blocking(move |i| i.auth.authenticate(credential.as_deref())).await
     }
 
