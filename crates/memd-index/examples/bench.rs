@@ -11,23 +11,9 @@ use std::time::{Duration, Instant};
 use memd_index::{FlatVectorIndex, LexicalIndex, TantivyLexical, VectorConfig, VectorIndex};
 use memd_store::{Filter, Memory, TenantId};
 
-/// xorshift64*: deterministic and dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+#[path = "../tests/support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn memory(tenant: &TenantId, user: usize, content: String) -> Memory {
     Memory::sample(tenant.clone(), format!("user{user}"), content)

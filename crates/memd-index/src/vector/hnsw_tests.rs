@@ -9,20 +9,9 @@ use super::{FlatVectorIndex, HnswParams, VectorConfig};
 use crate::testutil::{memory, shaped, strategies};
 use crate::VectorIndex;
 
-/// xorshift64*, so the clustered data is deterministic.
-pub(super) struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    pub fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-    }
-}
+#[path = "../../tests/support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 /// `n` vectors around `clusters` random centres (noise ~0.3 of the centre's scale per value).
 pub(super) fn clustered(rng: &mut Rng, n: usize, dim: usize, clusters: usize) -> Vec<Vec<f32>> {
