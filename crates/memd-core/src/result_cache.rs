@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use memd_store::{Filter, TenantId};
+use memd_store::Filter;
 use moka::sync::Cache;
 
 use crate::auth::Caller;
@@ -35,7 +35,7 @@ pub(crate) struct ResultCache {
 }
 
 /// What identifies one search's answer.
-pub(crate) struct CacheKey<'a> {
+pub(crate) struct KeyParts<'a> {
     pub caller: &'a Caller,
     pub query: &'a str,
     pub filter: &'a Filter,
@@ -44,25 +44,26 @@ pub(crate) struct CacheKey<'a> {
     pub top_k: usize,
 }
 
-impl CacheKey<'_> {
-    fn encode(&self) -> Arc<str> {
+/// [`KeyParts`] rendered once per search, for both the lookup and the insert.
+pub(crate) struct CacheKey(Arc<str>);
+
+impl KeyParts<'_> {
+    fn encode(&self) -> CacheKey {
         // Debug output of these types is a faithful, unambiguous rendering (strings are quoted
         // and escaped), so equal keys mean equal requests.
-        format!(
-            "{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}",
-            self.caller.tenant.as_str(),
-            self.caller.bound_user,
-            self.query,
-            self.filter,
-            self.mode,
-            self.fusion,
-            self.top_k
+        CacheKey(
+            format!(
+                "{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}",
+                self.caller.tenant.as_str(),
+                self.caller.bound_user,
+                self.query,
+                self.filter,
+                self.mode,
+                self.fusion,
+                self.top_k
+            )
+            .into(),
         )
-        .into()
-    }
-
-    pub fn tenant(&self) -> &TenantId {
-        &self.caller.tenant
     }
 }
 
@@ -77,11 +78,16 @@ impl ResultCache {
         Self { cache }
     }
 
+    /// The key of a search, or `None` when caching is off (nothing to render then).
+    pub fn key(&self, parts: KeyParts<'_>) -> Option<CacheKey> {
+        self.cache.is_some().then(|| parts.encode())
+    }
+
     /// The cached response, if one exists for `key` at `generation` and has not lapsed.
-    pub fn get(&self, key: &CacheKey<'_>, generation: u64) -> Option<SearchResponse> {
+    pub fn get(&self, key: &CacheKey, generation: u64) -> Option<SearchResponse> {
         let cache = self.cache.as_ref()?;
         let hit = cache
-            .get(&key.encode())
+            .get(&key.0)
             .filter(|e| e.generation == generation && e.valid_until.is_none_or(|t| Utc::now() < t));
         let outcome = if hit.is_some() { "hit" } else { "miss" };
         ::metrics::counter!(m::SEARCH_RESULT_CACHE_TOTAL, "outcome" => outcome).increment(1);
@@ -89,14 +95,14 @@ impl ResultCache {
     }
 
     /// Remembers `response`, computed for `key` with the tenant at `generation`.
-    pub fn put(&self, key: &CacheKey<'_>, generation: u64, response: &SearchResponse) {
+    pub fn put(&self, key: CacheKey, generation: u64, response: &SearchResponse) {
         let Some(cache) = &self.cache else { return };
         if response.degraded {
             return;
         }
         let valid_until = response.results.iter().filter_map(|h| h.memory.expires_at).min();
         let entry = Entry { generation, valid_until, response: response.clone() };
-        cache.insert(key.encode(), Arc::new(entry));
+        cache.insert(key.0, Arc::new(entry));
     }
 }
 
@@ -120,7 +126,7 @@ fn weight(key: &str, e: &Entry) -> u32 {
 mod tests {
     use super::*;
     use crate::search::{Scores, SearchHit};
-    use memd_store::Memory;
+    use memd_store::{Memory, TenantId};
 
     fn response(expires_at: Option<DateTime<Utc>>, degraded: bool) -> SearchResponse {
         let mut memory = Memory::sample(TenantId::new("t").expect("tenant"), "u", "coffee at 7am");
@@ -129,8 +135,8 @@ mod tests {
         SearchResponse { results: vec![hit], degraded, mode: SearchMode::Hybrid }
     }
 
-    fn key<'a>(caller: &'a Caller, query: &'a str, filter: &'a Filter) -> CacheKey<'a> {
-        CacheKey { caller, query, filter, mode: SearchMode::Hybrid, fusion: None, top_k: 10 }
+    fn key(caller: &Caller, query: &str, filter: &Filter) -> CacheKey {
+        KeyParts { caller, query, filter, mode: SearchMode::Hybrid, fusion: None, top_k: 10 }.encode()
     }
 
     #[test]
@@ -138,7 +144,7 @@ mod tests {
         let cache = ResultCache::new(1);
         let caller = Caller::local();
         let f = Filter::default();
-        cache.put(&key(&caller, "coffee", &f), 7, &response(None, false));
+        cache.put(key(&caller, "coffee", &f), 7, &response(None, false));
         assert!(cache.get(&key(&caller, "coffee", &f), 7).is_some());
         assert!(cache.get(&key(&caller, "coffee", &f), 8).is_none(), "a write must invalidate");
         assert!(cache.get(&key(&caller, "coffee ", &f), 7).is_none());
@@ -154,9 +160,9 @@ mod tests {
         let caller = Caller::local();
         let f = Filter::default();
         let past = Utc::now() - chrono::Duration::seconds(1);
-        cache.put(&key(&caller, "a", &f), 1, &response(Some(past), false));
+        cache.put(key(&caller, "a", &f), 1, &response(Some(past), false));
         assert!(cache.get(&key(&caller, "a", &f), 1).is_none());
-        cache.put(&key(&caller, "b", &f), 1, &response(None, true));
+        cache.put(key(&caller, "b", &f), 1, &response(None, true));
         assert!(cache.get(&key(&caller, "b", &f), 1).is_none());
     }
 
@@ -165,7 +171,17 @@ mod tests {
         let cache = ResultCache::new(0);
         let caller = Caller::local();
         let f = Filter::default();
-        cache.put(&key(&caller, "a", &f), 1, &response(None, false));
+        assert!(cache
+            .key(KeyParts {
+                caller: &caller,
+                query: "a",
+                filter: &f,
+                mode: SearchMode::Hybrid,
+                fusion: None,
+                top_k: 10
+            })
+            .is_none());
+        cache.put(key(&caller, "a", &f), 1, &response(None, false));
         assert!(cache.get(&key(&caller, "a", &f), 1).is_none());
     }
 }

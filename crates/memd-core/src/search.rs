@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Caller;
 use crate::fusion::{self, Fused, FusionMethod, FusionParams};
 use crate::metrics as m;
-use crate::result_cache::CacheKey;
+use crate::result_cache::KeyParts;
 use crate::service::{FilterParams, MemoryService, Result};
 use crate::ServiceError;
 
@@ -85,19 +85,23 @@ impl MemoryService {
         let filter = self.filter(caller, req.filter)?;
         let mode_label = req.mode.as_str();
         ::metrics::counter!(m::SEARCH_TOTAL, "mode" => mode_label).increment(1);
-        let key =
-            CacheKey { caller, query: &query, filter: &filter, mode: req.mode, fusion: req.fusion, top_k };
+        let cache = &self.inner.result_cache;
+        let parts =
+            KeyParts { caller, query: &query, filter: &filter, mode: req.mode, fusion: req.fusion, top_k };
+        let key = cache.key(parts);
         // Read before searching: a write landing meanwhile makes this entry stale at once.
-        let generation = self.inner.indexer.generation(key.tenant());
-        let response = match self.inner.result_cache.get(&key, generation) {
+        let generation = self.inner.indexer.generation(&caller.tenant);
+        let response = match key.as_ref().and_then(|k| cache.get(k, generation)) {
             Some(cached) => cached,
             None => {
                 let _running = self.inner.pipeline_state.foreground();
                 let (fused, mode, degraded) =
                     self.candidates(caller, &query, &filter, req.mode, req.fusion, top_k).await?;
-                let results = self.materialise(caller, fused, filter.clone(), top_k).await?;
+                let results = self.materialise(caller, fused, filter, top_k).await?;
                 let response = SearchResponse { results, degraded, mode };
-                self.inner.result_cache.put(&key, generation, &response);
+                if let Some(key) = key {
+                    cache.put(key, generation, &response);
+                }
                 response
             }
         };
