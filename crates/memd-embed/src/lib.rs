@@ -15,11 +15,11 @@ mod vector;
 
 pub use cache::{CacheStats, CachedEmbedder, QueryCache};
 pub use discover::{
-    discover_model_dir, discover_onnx_model, discover_onnx_runtime, INSTALL_COMMAND, MODEL_DIR_ENV,
-    ONNX_INSTALL_COMMAND,
+    default_onnx_model, discover_model_dir, discover_onnx_model, discover_onnx_runtime, INSTALL_COMMAND,
+    MODEL_DIR_ENV, ONNX_INSTALL_COMMAND,
 };
 pub use minilm::MiniLmEmbedder;
-pub use onnx::{OnnxEmbedder, OnnxPaths, ONNX_MODEL_ID};
+pub use onnx::{onnx_model_id, OnnxEmbedder, OnnxPaths, ONNX_MODEL_ID_PREFIX};
 pub use openai::OpenAiEmbedder;
 pub use vector::{cosine, l2_normalize};
 
