@@ -11,6 +11,9 @@ pub const SEARCH_DEGRADED_TOTAL: &str = "memd_search_degraded_total";
 pub const MEMORIES_WRITTEN_TOTAL: &str = "memd_memories_written_total";
 pub const QUERY_CACHE_TOTAL: &str = "memd_embed_query_cache_total";
 pub const SEARCH_RESULT_CACHE_TOTAL: &str = "memd_search_result_cache_total";
+pub const INDEX_VECTORS: &str = "memd_index_vectors";
+pub const INDEX_LEXICAL_DOCS: &str = "memd_index_lexical_docs";
+pub const INDEX_BACKGROUND_JOBS: &str = "memd_index_background_jobs";
 
 /// Histogram names and bucket boundaries (seconds unless the name says otherwise).
 pub const LATENCY_BUCKETS: &[f64] =
@@ -30,4 +33,10 @@ pub fn describe() {
     describe_counter!(MEMORIES_WRITTEN_TOTAL, "Memory writes by operation.");
     describe_counter!(QUERY_CACHE_TOTAL, "Query-embedding cache lookups by result (hit or miss).");
     describe_counter!(SEARCH_RESULT_CACHE_TOTAL, "Search result cache lookups by outcome (hit or miss).");
+    describe_gauge!(INDEX_VECTORS, "Vectors in the vector index (all tenants).");
+    describe_gauge!(INDEX_LEXICAL_DOCS, "Documents in the lexical index (all tenants).");
+    describe_gauge!(
+        INDEX_BACKGROUND_JOBS,
+        "Tenants with an ANN graph build or insert queued or running (0 when the index is settled)."
+    );
 }

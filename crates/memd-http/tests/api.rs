@@ -282,6 +282,10 @@ async fn ops_endpoints() {
     app.get(&format!("/v1/memories/{id}")).await.ok(200);
     let text = app.get_text("/metrics").await;
     assert!(text.contains("memd_embed_pending"), "{text}");
+    // One memory written: the lexical index holds it at once; no tenant is near the ANN threshold.
+    assert!(text.lines().any(|l| l == "memd_index_lexical_docs 1"), "{text}");
+    assert!(text.lines().any(|l| l == "memd_index_background_jobs 0"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("memd_index_vectors ")), "{text}");
     assert!(text.contains("route=\"/v1/memories/{id}\""), "route template label missing");
     assert!(!text.contains(id), "raw ids must never be labels");
     let spec = app.get("/openapi.json").await.ok(200);

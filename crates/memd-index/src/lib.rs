@@ -76,6 +76,11 @@ pub trait VectorIndex: Send + Sync + 'static {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Tenants whose background upkeep (an ANN graph build or insert) is queued or running;
+    /// searches are answered meanwhile, but slower and with more CPU in use. 0 when idle.
+    fn background_jobs(&self) -> usize {
+        0
+    }
 }
 
 pub mod lexical;

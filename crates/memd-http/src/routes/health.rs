@@ -91,6 +91,11 @@ async fn components(s: &AppState) -> Vec<Component> {
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    ::metrics::gauge!(memd_core::metrics::EMBED_PENDING).set(s.service.embed_pending() as f64);
+    use memd_core::metrics as m;
+    let indexer = s.service.indexer();
+    ::metrics::gauge!(m::EMBED_PENDING).set(s.service.embed_pending() as f64);
+    ::metrics::gauge!(m::INDEX_VECTORS).set(indexer.vector().len() as f64);
+    ::metrics::gauge!(m::INDEX_LEXICAL_DOCS).set(indexer.lexical().num_docs() as f64);
+    ::metrics::gauge!(m::INDEX_BACKGROUND_JOBS).set(indexer.vector().background_jobs() as f64);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render())
 }

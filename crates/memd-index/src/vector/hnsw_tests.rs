@@ -130,6 +130,7 @@ fn many_deletes_trigger_a_rebuild_and_shrinking_drops_the_graph() {
         clustered(&mut Rng(11), 1000, 16, 8).into_iter().map(|v| (memory("t", ""), v)).collect();
     idx.upsert(&items).unwrap();
     idx.wait_hnsw_idle();
+    assert_eq!(idx.background_jobs(), 0, "settled");
     assert_eq!(idx.hnsw_stats(&t).unwrap().graph_nodes, 1000);
     let gone: Vec<_> = items[..300].iter().map(|(m, _)| (t.clone(), m.id)).collect();
     idx.remove(&gone);

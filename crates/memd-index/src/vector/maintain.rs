@@ -85,6 +85,12 @@ impl Maintainer {
         self.changed.notify_all();
     }
 
+    /// Tenants queued or being worked on.
+    pub fn jobs(&self) -> usize {
+        let q = self.queue.lock();
+        q.tenants.len() + usize::from(q.busy)
+    }
+
     /// Blocks until the queue is empty and the worker idle.
     pub fn wait_idle(&self) {
         let mut q = self.queue.lock();

@@ -267,6 +267,10 @@ impl VectorIndex for FlatVectorIndex {
         self.dim.store(0, Ordering::Release);
     }
 
+    fn background_jobs(&self) -> usize {
+        self.maintainer.jobs()
+    }
+
     fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
     }

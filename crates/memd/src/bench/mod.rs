@@ -75,7 +75,8 @@ pub struct LoadArgs {
     /// Seed of the corpus and of the operation sequence.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Before the load, wait until /metrics shows memd_embed_pending 0.
+    /// Before the load, wait until /metrics shows memd_embed_pending 0 and no index upkeep
+    /// (memd_index_background_jobs 0).
     #[arg(long)]
     pub wait_embedded: bool,
     /// Do not seed (nor check for) the corpus.

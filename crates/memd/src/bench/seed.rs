@@ -165,27 +165,31 @@ pub async fn collect_ids(api: &Api, corpus: &Corpus, ids: &IdPool) -> anyhow::Re
     Ok(())
 }
 
-/// Polls `/metrics` until `memd_embed_pending` is 0; returns the seconds waited.
+/// Polls `/metrics` until `memd_embed_pending` and `memd_index_background_jobs` are both 0
+/// (every memory embedded, and no ANN graph build running that would share the CPU with the
+/// measured load); returns the seconds waited.
 pub async fn wait_embedded(api: &Api) -> anyhow::Result<f64> {
     let started = Instant::now();
-    let (mut last, mut last_change, mut last_print) = (f64::NAN, Instant::now(), Instant::now());
+    let (mut last, mut last_change, mut last_print) = ((f64::NAN, f64::NAN), Instant::now(), Instant::now());
     loop {
         let Some(pending) = api.metric("memd_embed_pending").await? else {
             eprintln!("warning: /metrics has no memd_embed_pending; not waiting");
             return Ok(0.0);
         };
-        if pending <= 0.0 {
+        // A server without the gauge has no background index work to wait for.
+        let jobs = api.metric("memd_index_background_jobs").await?.unwrap_or(0.0);
+        if pending <= 0.0 && jobs <= 0.0 {
             let waited = started.elapsed().as_secs_f64();
-            eprintln!("embedding done after {waited:.1} s");
+            eprintln!("embedding and index upkeep done after {waited:.1} s");
             return Ok(round2(waited));
         }
-        if pending != last {
-            (last, last_change) = (pending, Instant::now());
-        } else if last_change.elapsed() > Duration::from_secs(180) {
+        if (pending, jobs) != last {
+            (last, last_change) = ((pending, jobs), Instant::now());
+        } else if pending > 0.0 && last_change.elapsed() > Duration::from_secs(180) {
             bail!("memd_embed_pending stuck at {pending} for 3 minutes");
         }
         if last_print.elapsed() >= Duration::from_secs(2) {
-            eprintln!("  waiting for embeddings: {pending} pending");
+            eprintln!("  waiting: {pending} memories to embed, {jobs} index jobs");
             last_print = Instant::now();
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
