@@ -81,6 +81,7 @@ struct Wake {
 pub(crate) struct Inner {
     fields: Fields,
     analyzer: TextAnalyzer,
+    query_analyzers: schema::QueryAnalyzers,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     queue: Mutex<Queue>,
@@ -158,6 +159,7 @@ impl TantivyLexical {
             reader: reader.map_err(io)?,
             fields,
             analyzer: schema::analyzer(),
+            query_analyzers: schema::QueryAnalyzers::default(),
             writer: Mutex::new(writer),
             queue: Mutex::new(Queue::default()),
             tail: RwLock::new(Tail::default()),

@@ -7,7 +7,9 @@ use memd_store::{Memory, TenantId};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST, STRING,
 };
-use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+};
 use tantivy::{TantivyDocument, Term};
 use uuid::Uuid;
 
@@ -94,8 +96,53 @@ pub(crate) fn for_each_token(analyzer: &mut TextAnalyzer, text: &str, mut f: imp
     }
 }
 
-/// The distinct tokens of `text`, in first-seen order.
-pub(crate) fn query_tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+/// Words a query is made of but that say nothing about which memory it wants: articles,
+/// auxiliaries, question words, pronouns. Dropped from queries only (documents keep them, so
+/// lengths and phrase positions are untouched), and only when the query has other words.
+/// Lower-case, unstemmed.
+const QUERY_STOP_WORDS: &[&str] = &[
+    "a", "about", "am", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did",
+    "do", "does", "for", "from", "had", "has", "have", "he", "her", "him", "his", "how", "i", "if", "in",
+    "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "she", "should", "so", "such", "that",
+    "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "was", "we", "were",
+    "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your",
+];
+
+/// The query analyzer: [`analyzer`] with [`QUERY_STOP_WORDS`] removed before stemming.
+pub(crate) fn query_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(LowerCaser)
+        .filter(StopWordFilter::remove(QUERY_STOP_WORDS.iter().map(|w| (*w).to_owned())))
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// The analyzers a search needs: [`query_analyzer`] and, for queries made only of stop
+/// words, the document [`analyzer`].
+#[derive(Clone)]
+pub(crate) struct QueryAnalyzers {
+    pub query: TextAnalyzer,
+    pub full: TextAnalyzer,
+}
+
+impl Default for QueryAnalyzers {
+    fn default() -> Self {
+        Self { query: query_analyzer(), full: analyzer() }
+    }
+}
+
+/// The distinct tokens of `text` that carry meaning, in first-seen order; all its tokens when
+/// every one is a stop word ("who is he?" still finds something).
+pub(crate) fn query_tokens(analyzers: &mut QueryAnalyzers, text: &str) -> Vec<String> {
+    let mut out = distinct_tokens(&mut analyzers.query, text);
+    if out.is_empty() {
+        out = distinct_tokens(&mut analyzers.full, text);
+    }
+    out
+}
+
+fn distinct_tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for_each_token(analyzer, text, |t| {
         if !out.iter().any(|o| o == t) {

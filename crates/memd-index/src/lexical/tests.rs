@@ -155,3 +155,18 @@ fn a_large_tail_is_committed_by_apply() {
     assert!(idx.seq() >= 16 - 4, "apply committed when the tail grew: seq {}", idx.seq());
     assert_eq!(idx.search(&t("t"), "hello", &Filter::default(), 100).unwrap().len(), 16);
 }
+
+#[test]
+fn query_stop_words_do_not_match_but_a_stop_word_query_still_does() {
+    let idx = manual();
+    let filler = memory("t", "what did she do when it was over");
+    let target = memory("t", "Melanie painted a sunrise over the lake");
+    idx.apply(&[filler.clone(), target.clone()], &[], 1).unwrap();
+    let ids = |q: &str| -> Vec<_> {
+        idx.search(&t("t"), q, &Filter::default(), 10).unwrap().iter().map(|h| h.id).collect()
+    };
+    // "what did she" are stop words: only "paint" decides, and the filler never matches.
+    assert_eq!(ids("What did she paint?"), vec![target.id]);
+    // A query of stop words only falls back to all its words.
+    assert_eq!(ids("what did she do"), vec![filler.id]);
+}
