@@ -6,9 +6,9 @@
 //! back (up to [`MAX_YIELD`] at a time, so a steady stream of requests slows embedding but never
 //! stops it).
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,10 @@ const IDLE_POLL: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Longest the worker waits for running requests to finish before its next batch.
 const MAX_YIELD: Duration = Duration::from_millis(200);
+/// How long no request may have run before the worker counts the server as idle. A moment with
+/// none in flight is not idle: under a steady load there are such gaps between every response
+/// and the next request, and a full batch started in one holds a core for ~100 ms.
+const QUIET: Duration = Duration::from_millis(20);
 
 /// Shared counters the service and `/metrics` read.
 #[derive(Debug, Default)]
@@ -33,20 +37,38 @@ pub struct PipelineState {
     pub failures: AtomicI64,
     /// Searches and writes running now; the worker yields the CPU to them.
     pub foreground: AtomicUsize,
+    /// When a search or write last started or finished, in microseconds since `epoch`.
+    last_foreground_us: AtomicU64,
+    epoch: OnceLock<Instant>,
 }
 
 impl PipelineState {
     /// Marks a search or write as running until the guard drops.
     pub fn foreground(&self) -> ForegroundGuard<'_> {
         self.foreground.fetch_add(1, Ordering::AcqRel);
+        self.touch();
         ForegroundGuard(self)
     }
 
-    /// Waits (at most [`MAX_YIELD`]) until no search or write is running; true when idle.
+    fn now_us(&self) -> u64 {
+        self.epoch.get_or_init(Instant::now).elapsed().as_micros() as u64
+    }
+
+    fn touch(&self) {
+        self.last_foreground_us.store(self.now_us(), Ordering::Release);
+    }
+
+    /// True when no search or write is running and none has for [`QUIET`].
+    fn quiet(&self) -> bool {
+        let since = self.now_us().saturating_sub(self.last_foreground_us.load(Ordering::Acquire));
+        self.foreground.load(Ordering::Acquire) == 0 && since >= QUIET.as_micros() as u64
+    }
+
+    /// Waits (at most [`MAX_YIELD`]) until the server is quiet; true when it is.
     fn yield_to_requests(&self) -> bool {
         let deadline = Instant::now() + MAX_YIELD;
         loop {
-            if self.foreground.load(Ordering::Acquire) == 0 {
+            if self.quiet() {
                 return true;
             }
             if Instant::now() >= deadline {
@@ -62,6 +84,7 @@ pub struct ForegroundGuard<'a>(&'a PipelineState);
 
 impl Drop for ForegroundGuard<'_> {
     fn drop(&mut self) {
+        self.0.touch();
         self.0.foreground.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -192,4 +215,28 @@ fn to_writes(batch: &[PendingEmbedding], vectors: Vec<Vec<f32>>) -> Vec<Embeddin
             vector,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_only_after_requests_have_stopped_for_a_while() {
+        let state = PipelineState::default();
+        {
+            let _running = state.foreground();
+            std::thread::sleep(QUIET + Duration::from_millis(5));
+            assert!(!state.quiet(), "a running request is never quiet, however long it runs");
+        }
+        std::thread::sleep(QUIET + Duration::from_millis(5));
+        assert!(state.quiet(), "nothing has run for longer than QUIET");
+        assert!(state.yield_to_requests());
+    }
+
+    #[test]
+    fn busy_batches_are_an_eighth() {
+        assert_eq!(busy_batch(32), 4);
+        assert_eq!(busy_batch(4), 1);
+    }
 }
