@@ -89,7 +89,7 @@ pub fn open_with(
         Some(e) => check_model(store.as_ref(), e.model_id())?,
         None => 0,
     };
-    let lexical: Arc<dyn LexicalIndex> = Arc::new(memd_index::TantivyLexical::open(&cfg.lexical_dir())?);
+    let lexical = open_lexical(&cfg)?;
     let vector: Arc<dyn VectorIndex> =
         Arc::new(memd_index::FlatVectorIndex::new(memd_index::VectorConfig::default()));
     let model = embedder.as_ref().map(|e| e.model_id().to_owned());
@@ -134,6 +134,28 @@ pub fn open_with(
         started_at: Utc::now(),
     };
     Ok((MemoryService::from_inner(inner), report))
+}
+
+/// The persisted lexical index, or, when another memd process on this data directory holds it
+/// (`memd serve` beside the `memd mcp` processes a client starts), a private in-memory one that
+/// the change log fills and keeps current. Both processes keep working; see
+/// [`Indexer::catch_up_if_behind`](crate::indexer::Indexer::catch_up_if_behind).
+fn open_lexical(cfg: &Config) -> Result<Arc<dyn LexicalIndex>, ServiceError> {
+    let dir = cfg.lexical_dir();
+    match memd_index::TantivyLexical::open(&dir) {
+        Ok(index) => Ok(Arc::new(index)),
+        Err(memd_index::IndexError::Locked(why)) => {
+            tracing::info!(
+                event = "lexical_index_shared",
+                dir = %dir.display(),
+                reason = %why,
+                "another memd process holds the lexical index on this data directory: \
+                 this one keeps its own in memory, filled from the store"
+            );
+            Ok(Arc::new(memd_index::TantivyLexical::in_ram()?))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Vectors from another model are never mixed into the index: they are left out of it and every

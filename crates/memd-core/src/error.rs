@@ -130,7 +130,7 @@ impl From<IndexError> for ServiceError {
     fn from(e: IndexError) -> Self {
         match e {
             IndexError::Invalid(m) => ServiceError::invalid("invalid_input", m),
-            IndexError::Io(m) | IndexError::Corrupt(m) => ServiceError::Internal(m),
+            IndexError::Io(m) | IndexError::Corrupt(m) | IndexError::Locked(m) => ServiceError::Internal(m),
         }
     }
 }

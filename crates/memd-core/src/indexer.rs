@@ -2,9 +2,10 @@
 //! tracked here; [`Indexer::catch_up`] reads the log past the lower of the two, re-reads the
 //! current state of every changed memory and applies it, so replaying a change is harmless and a
 //! restart resumes from what the lexical index persisted and what the vector snapshot reflected.
+//! The same log carries the writes of other memd processes sharing the store ([`Indexer::behind`]).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -31,6 +32,8 @@ pub struct Indexer {
     /// The embedding model whose vectors the vector index holds; `None` disables it.
     model: Option<String>,
     applied: Mutex<Applied>,
+    /// The lower of the two applied seqs, readable without the lock (see [`Self::behind`]).
+    applied_min: AtomicI64,
     /// Bumped for a tenant whenever a change of its memories reaches the indexes.
     generations: RwLock<HashMap<TenantId, u64>>,
     /// Bumped when an index is reloaded or rebuilt as a whole.
@@ -58,6 +61,7 @@ impl Indexer {
         let lexical_seq = lexical.seq();
         let me = Indexer {
             applied: Mutex::new(Applied { lexical: lexical_seq, vector: 0 }),
+            applied_min: AtomicI64::new(0),
             generations: RwLock::new(HashMap::new()),
             epoch: AtomicU64::new(0),
             store,
@@ -97,7 +101,20 @@ impl Indexer {
                 break;
             }
         }
+        self.publish(&applied);
         Ok(total)
+    }
+
+    fn publish(&self, applied: &Applied) {
+        self.applied_min.store(applied.lexical.min(applied.vector), Ordering::Release);
+    }
+
+    /// True when another process sharing the store has committed changes these indexes have
+    /// not applied yet (an atomic read; never a query). Reads that go through the indexes call
+    /// [`Self::catch_up`] first when it is, so a memory written by one process is found by the
+    /// next search of every other.
+    pub fn behind(&self) -> bool {
+        self.store.committed_seq_hint().is_some_and(|head| head > self.applied_min.load(Ordering::Acquire))
     }
 
     fn apply_lexical(&self, changes: &[Change], after: i64, last: i64) -> Result<(), ServiceError> {
@@ -164,6 +181,7 @@ impl Indexer {
             self.lexical.apply(&[], &[], seq)?;
             self.lexical.flush()?;
             applied.lexical = seq;
+            self.publish(&applied);
             self.epoch.fetch_add(1, Ordering::AcqRel);
             tracing::info!(event = "lexical_rebuilt", docs, seq);
         }
@@ -197,6 +215,7 @@ impl Indexer {
             }
         };
         applied.vector = seq;
+        self.publish(&applied);
         self.vector.set_seq(seq);
         self.epoch.fetch_add(1, Ordering::AcqRel);
         report.vector_load_ms = started.elapsed().as_millis();

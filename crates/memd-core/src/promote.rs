@@ -62,6 +62,7 @@ impl MemoryService {
         let mut memories = match goal {
             Some(goal) => {
                 crate::validate::content(&self.inner.cfg.limits, goal)?;
+                self.see_other_writers().await?;
                 let (fused, _, _) =
                     self.candidates(caller, goal, &filter, SearchMode::Hybrid, None, k).await?;
                 self.materialise(caller, fused, filter, k).await?

@@ -89,6 +89,7 @@ impl MemoryService {
         let parts =
             KeyParts { caller, query: &query, filter: &filter, mode: req.mode, fusion: req.fusion, top_k };
         let key = cache.key(parts);
+        self.see_other_writers().await?;
         // Read before searching: a write landing meanwhile makes this entry stale at once.
         let generation = self.inner.indexer.generation(&caller.tenant);
         let response = match key.as_ref().and_then(|k| cache.get(k, generation)) {

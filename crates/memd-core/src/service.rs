@@ -116,6 +116,15 @@ impl MemoryService {
         tokio::task::spawn_blocking(move || f(&inner)).await?
     }
 
+    /// Brings the indexes up to date first when another process has written to the store (a
+    /// free check when none has).
+    pub(crate) async fn see_other_writers(&self) -> Result<()> {
+        if self.inner.indexer.behind() {
+            self.blocking(|i| i.indexer.catch_up().map(drop)).await?;
+        }
+        Ok(())
+    }
+
     /// Resolves a credential into a caller (blocking store read when not cached).
     pub async fn authenticate(&self, credential: Option<String>) -> Result<Caller> {
         if let Some(known) = self.inner.auth.authenticate_cached(credential.as_deref()) {

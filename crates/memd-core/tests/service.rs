@@ -205,6 +205,39 @@ async fn repeated_searches_see_every_write_at_once() {
     assert!(ids(kw()).await.is_empty(), "a delete is visible to the next identical search");
 }
 
+/// `memd serve` and `memd mcp` processes share a data directory: the second cannot have the
+/// lexical index's writer lock, keeps its own in memory, and each finds what the other writes
+/// (keyword at once; semantic once embedded, by whichever process embeds it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_services_on_one_data_directory_see_each_others_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = Caller::local();
+    let a = open(dir.path(), Some(Probe::new("probe", false)));
+    let early = a.add(&c, add(FACTS[0], "u")).await.expect("add via a");
+    let b = open(dir.path(), Some(Probe::new("probe", false)));
+    let ids = |s: &MemoryService, q: &str, mode| {
+        let (s, c, q) = (s.clone(), c.clone(), q.to_owned());
+        async move {
+            let r = s.search(&c, search(&q, Some("u"), mode)).await.expect("search");
+            r.results.into_iter().map(|h| h.memory.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids(&b, "espresso", SearchMode::Keyword).await, vec![early.id], "b filled from the log");
+    // Asked before each write too, so a stale cached answer would show.
+    assert!(ids(&a, "garage", SearchMode::Keyword).await.is_empty());
+    let from_b = b.add(&c, add(FACTS[1], "u")).await.expect("add via b");
+    assert_eq!(ids(&a, "garage", SearchMode::Keyword).await, vec![from_b.id], "a sees b's write at once");
+    assert!(ids(&b, "vacuum", SearchMode::Keyword).await.is_empty());
+    let from_a = a.add(&c, add(FACTS[3], "u")).await.expect("add via a");
+    assert_eq!(ids(&b, "vacuum", SearchMode::Keyword).await, vec![from_a.id], "b sees a's write at once");
+    a.delete(&c, from_b.id).await.expect("delete via a");
+    assert!(ids(&b, "garage", SearchMode::Keyword).await.is_empty(), "and its deletes");
+    wait_embedded(&a).await;
+    wait_embedded(&b).await;
+    let found = ids(&b, "what is the cat scared of", SearchMode::Semantic).await;
+    assert_eq!(found.first(), Some(&from_a.id), "semantic search over the shared vectors");
+}
+
 fn caller(tenant: &str, user: Option<&str>) -> Caller {
     Caller {
         tenant: TenantId::new(tenant).expect("tenant"),

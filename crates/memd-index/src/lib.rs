@@ -25,6 +25,9 @@ pub enum IndexError {
     Corrupt(String),
     #[error("invalid index input: {0}")]
     Invalid(String),
+    /// Another process (or another open in this one) holds the index's writer lock.
+    #[error("index locked: {0}")]
+    Locked(String),
 }
 
 /// BM25 over memory content (and tags), filtered and tenant-scoped.

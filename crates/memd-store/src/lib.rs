@@ -122,6 +122,14 @@ pub trait Store: Send + Sync + 'static {
     /// The highest `seq` written (0 when empty).
     fn max_seq(&self) -> Result<i64>;
 
+    /// The highest `seq` any process sharing this store has committed, as far as can be told
+    /// without a query (nanoseconds; may lag a commit of a process that died right after it).
+    /// `None` when the backend cannot be shared between processes: then only this process
+    /// writes, and its own writes reach its indexes without asking.
+    fn committed_seq_hint(&self) -> Option<i64> {
+        None
+    }
+
     /// Calls `f` with every live memory in batches (for full index rebuilds) and returns the seq
     /// the snapshot reflects.
     fn scan_memories(&self, f: &mut dyn FnMut(Vec<Memory>)) -> Result<i64>;

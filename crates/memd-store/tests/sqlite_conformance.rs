@@ -133,6 +133,28 @@ fn two_stores_share_one_file() {
 }
 
 #[test]
+fn each_store_on_a_file_sees_the_others_commits_in_the_seq_hint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("memd.db");
+    let (a, b) = (open(&path), open(&path));
+    let (t, now) = (TenantId::new("acme").expect("tenant"), Utc::now());
+    assert_eq!((a.committed_seq_hint(), b.committed_seq_hint()), (Some(0), Some(0)));
+    let new = NewMemory { user_id: "u".into(), content: "shared".into(), ..Default::default() };
+    a.insert(&t, vec![new.clone()], now).expect("insert via a");
+    let head = a.max_seq().expect("max seq");
+    assert!(head > 0);
+    assert_eq!(b.committed_seq_hint(), Some(head), "b learns of a's commit without a query");
+    b.insert(&t, vec![new], now).expect("insert via b");
+    assert_eq!(a.committed_seq_hint(), Some(b.max_seq().expect("max seq")));
+    drop((a, b));
+    // A store opened later starts from the log's head, whatever the counter file says.
+    std::fs::remove_file(dir.path().join("memd.db-seq")).expect("remove the counter file");
+    let c = open(&path);
+    assert_eq!(c.committed_seq_hint(), Some(c.max_seq().expect("max seq")));
+    assert_eq!(SqliteStore::open_in_memory().expect("in memory").committed_seq_hint(), None);
+}
+
+#[test]
 fn durability_serde_is_lowercase() {
     let d: Durability = serde_json::from_str("\"normal\"").expect("parse");
     assert_eq!(d, Durability::Normal);

@@ -105,6 +105,36 @@ async fn kill9_after_acknowledged_writes_loses_nothing() {
     }
 }
 
+/// Two `memd serve` processes on one data directory (as when an MCP client starts `memd mcp`
+/// beside a running server): both start, and each finds the other's writes with its next search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_on_one_data_directory_see_each_others_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (Server::start(dir.path()).await, Server::start(dir.path()).await);
+    let client = reqwest::Client::new();
+    let search = |server: &Server, q: &str| {
+        let (c, url) = (client.clone(), format!("{}/v1/search", server.base));
+        let body = json!({"query": q, "user_id": "u", "mode": "keyword"});
+        async move {
+            let (status, v) = post(&c, url, body).await;
+            assert_eq!(status, 200, "{v}");
+            v["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .map(|r| r["memory"]["id"].clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    for (writer, reader, word) in [(&a, &b, "saxophone"), (&b, &a, "harmonica")] {
+        assert!(search(reader, word).await.is_empty());
+        let body = json!({"user_id": "u", "content": format!("Bob plays the {word} on Sundays")});
+        let (status, v) = post(&client, format!("{}/v1/memories", writer.base), body).await;
+        assert_eq!(status, 201, "{v}");
+        assert_eq!(search(reader, word).await, vec![v["id"].clone()], "{word} written by the other process");
+    }
+}
+
 #[tokio::test]
 async fn cli_config_validate_version_and_keys() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -102,7 +102,7 @@ fn io(e: TantivyError) -> IndexError {
     match e {
         TantivyError::SchemaError(m) => IndexError::Corrupt(format!("schema mismatch: {m}")),
         TantivyError::DataCorruption(c) => IndexError::Corrupt(format!("{c:?}")),
-        TantivyError::LockFailure(l, m) => IndexError::Io(format!(
+        TantivyError::LockFailure(l, m) => IndexError::Locked(format!(
             "lexical index is locked (another memd on this data directory?): {l} {}",
             m.unwrap_or_default()
         )),

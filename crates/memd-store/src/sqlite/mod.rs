@@ -12,11 +12,13 @@ mod keys;
 mod memories;
 mod query;
 mod schema;
+mod shared_seq;
 mod store_impl;
 mod writer;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -60,6 +62,8 @@ impl Default for SqliteOptions {
 /// The SQLite [`crate::Store`].
 pub struct SqliteStore {
     writer: writer::Writer,
+    /// The change-log head shared with other processes on the file (none in memory).
+    shared: Option<Arc<shared_seq::SharedSeq>>,
     /// Empty for an in-memory database, whose only connection is the writer.
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -85,7 +89,16 @@ impl SqliteStore {
                 Ok(Mutex::new(conn))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { writer: writer::Writer::new(writer), readers, next_reader: AtomicUsize::new(0) })
+        let shared = Arc::new(shared_seq::SharedSeq::open(path)?);
+        // The file may be new (or lost): it is never behind the log it announces. It is never
+        // lowered either, so a process opening the file cannot hide another's fresh commit.
+        shared.raise(embeddings::max_seq(&writer)?);
+        Ok(Self {
+            writer: writer::Writer::new(writer, Some(shared.clone())),
+            shared: Some(shared),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
     }
 
     /// A private in-memory database with one connection (for tests and ephemeral use).
@@ -93,7 +106,12 @@ impl SqliteStore {
         let mut conn = Connection::open_in_memory()?;
         schema::configure(&conn, Durability::Normal, false)?;
         schema::migrate(&mut conn)?;
-        Ok(Self { writer: writer::Writer::new(conn), readers: Vec::new(), next_reader: AtomicUsize::new(0) })
+        Ok(Self {
+            writer: writer::Writer::new(conn, None),
+            shared: None,
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
+        })
     }
 
     /// The schema version stored in the file.

@@ -121,6 +121,10 @@ impl Store for SqliteStore {
         self.read(embeddings::max_seq)
     }
 
+    fn committed_seq_hint(&self) -> Option<i64> {
+        self.shared.as_ref().map(|s| s.load())
+    }
+
     fn scan_memories(&self, f: &mut dyn FnMut(Vec<Memory>)) -> Result<i64> {
         self.snapshot(|tx| embeddings::scan_memories(tx, f))
     }

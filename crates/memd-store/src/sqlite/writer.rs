@@ -8,10 +8,12 @@
 //! result is only delivered after the commit that made it durable.
 
 use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::shared_seq::SharedSeq;
 use crate::{Result, StoreError};
 
 /// Delivers a job's result once the outcome of its transaction's commit is known.
@@ -26,11 +28,13 @@ const MAX_BATCH: usize = 256;
 pub(super) struct Writer {
     conn: Mutex<Connection>,
     queue: Mutex<Vec<Job>>,
+    /// Raised to the change log's head after every commit, for other processes.
+    shared: Option<Arc<SharedSeq>>,
 }
 
 impl Writer {
-    pub(super) fn new(conn: Connection) -> Self {
-        Self { conn: Mutex::new(conn), queue: Mutex::new(Vec::new()) }
+    pub(super) fn new(conn: Connection, shared: Option<Arc<SharedSeq>>) -> Self {
+        Self { conn: Mutex::new(conn), queue: Mutex::new(Vec::new()), shared }
     }
 
     /// The connection itself, for reads of an in-memory database (which has no readers).
@@ -60,7 +64,7 @@ impl Writer {
                 // Our job was taken by a leader that then failed without answering.
                 return Err(StoreError::Backend("write job was lost".into()));
             }
-            run_batch(&mut conn, batch);
+            run_batch(&mut conn, batch, self.shared.as_deref());
         }
     }
 
@@ -100,8 +104,9 @@ fn try_take<T>(rx: &Receiver<Result<T>>) -> Option<Result<T>> {
     }
 }
 
-/// Runs `batch` in one `BEGIN IMMEDIATE` transaction and completes every job.
-fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
+/// Runs `batch` in one `BEGIN IMMEDIATE` transaction, completes every job, and announces the
+/// change log's new head on `shared`.
+fn run_batch(conn: &mut Connection, batch: Vec<Job>, shared: Option<&SharedSeq>) {
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => return fail_all(batch.into_iter(), Vec::new(), &e.into()),
@@ -121,7 +126,11 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
             return fail_all(jobs, done, &e.into());
         }
     }
+    let head = shared.and_then(|_| super::embeddings::max_seq(&tx).ok());
     let outcome = tx.commit().err().map(StoreError::from);
+    if let (Some(shared), Some(head), None) = (shared, head, &outcome) {
+        shared.raise(head);
+    }
     complete(done, outcome.as_ref());
 }
 
@@ -150,7 +159,7 @@ mod tests {
     }
 
     fn writer() -> Writer {
-        let w = Writer::new(Connection::open_in_memory().unwrap());
+        let w = Writer::new(Connection::open_in_memory().unwrap(), None);
         w.write(|c| Ok(c.execute_batch("CREATE TABLE t (x INTEGER)")?)).unwrap();
         w
     }
