@@ -81,6 +81,11 @@ impl Indexer {
     /// Blocking. Serialised: concurrent callers wait, then find little or nothing left to do.
     pub fn catch_up(&self) -> Result<u64, ServiceError> {
         let mut applied = self.applied.lock();
+        // Writers that committed together all call this; the first applies every change, and
+        // the rest learn from the shared head that nothing is left, without a query.
+        if self.store.committed_seq_hint().is_some_and(|head| head <= applied.lexical.min(applied.vector)) {
+            return Ok(0);
+        }
         let mut total = 0u64;
         loop {
             let from = applied.lexical.min(applied.vector);
