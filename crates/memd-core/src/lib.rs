@@ -19,7 +19,7 @@ pub mod search;
 pub mod service;
 pub mod validate;
 
-pub use auth::{Authenticator, Caller};
+pub use auth::{Authenticator, Caller, DEFAULT_USER};
 pub use bootstrap::{build_embedder, open, open_with, StartupReport};
 pub use config::Config;
 pub use error::{ErrorCode, ServiceError};

@@ -63,6 +63,9 @@ impl Global {
 pub enum Command {
     /// Run the HTTP server.
     Serve(ServeArgs),
+    /// Serve MCP over stdin/stdout (for MCP clients that start memd themselves). Acts as the
+    /// local user of tenant `default`, or as the key in MEMD_API_KEY.
+    Mcp,
     /// Manage API keys (works on the data directory directly).
     #[command(subcommand)]
     Keys(KeysCmd),

@@ -1,9 +1,10 @@
-//! The `memd` binary: `serve`, `keys create|list|revoke`, `config validate [FILE]`, `bench load|recall`,
-//! `version`.
+//! The `memd` binary: `serve`, `mcp`, `keys create|list|revoke`, `config validate [FILE]`,
+//! `bench load|recall`, `version`.
 
 mod bench;
 mod cli;
 mod keys;
+mod mcp;
 mod serve;
 
 use clap::Parser;
@@ -12,6 +13,7 @@ fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Serve(args) => serve::run(&cli.global, args),
+        cli::Command::Mcp => mcp::run(&cli.global),
         cli::Command::Keys(cmd) => keys::run(&cli.global, cmd),
         cli::Command::Config(cli::ConfigCmd::Validate { file }) => cli::validate_config(&cli.global, file),
         cli::Command::Bench(cmd) => bench::run(&cli.global, cmd),

@@ -197,3 +197,88 @@ async fn sigterm_drains_and_exits_cleanly() {
     .await;
     assert_eq!(v["results"].as_array().map(Vec::len), Some(1), "{v}");
 }
+
+/// Calls an MCP tool and returns (is_error, structured content).
+async fn mcp_call(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    tool: &'static str,
+    args: Value,
+) -> (bool, Value) {
+    let Value::Object(args) = args else { panic!("arguments must be an object") };
+    let params = rmcp::model::CallToolRequestParams::new(tool).with_arguments(args);
+    let r = client.call_tool(params).await.unwrap_or_else(|e| panic!("{tool}: {e}"));
+    assert!(!r.content.is_empty(), "{tool}: a tool result carries text for the model");
+    (r.is_error == Some(true), r.structured_content.unwrap_or(Value::Null))
+}
+
+/// `memd mcp` over stdio with the official Rust SDK's client: the tools are listed, a memory added
+/// through MCP is found by meaning, is really stored (a `memd serve` on the same data directory
+/// reads it over REST), and is deleted; bad input is a tool error with the REST error code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mcp_over_stdio_with_the_official_rust_client() {
+    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+    use rmcp::ServiceExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_path_buf();
+    let cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_memd")).configure(|c| {
+        c.arg("mcp").arg("--data-dir").arg(&data).env("MEMD_LOG_LEVEL", "warn");
+    });
+    let client = ().serve(TokioChildProcess::new(cmd).expect("spawn memd mcp")).await.expect("initialize");
+    let info = client.peer_info().expect("server info");
+    assert_eq!(info.server_info.as_ref().map(|s| s.name.as_str()), Some("memd"));
+    let tools: Vec<String> =
+        client.list_all_tools().await.expect("tools/list").into_iter().map(|t| t.name.to_string()).collect();
+    for want in [
+        "add_memory",
+        "search_memories",
+        "get_memory",
+        "list_memories",
+        "update_memory",
+        "delete_memory",
+        "memory_history",
+        "promote",
+        "list_tags",
+        "memd_status",
+    ] {
+        assert!(tools.iter().any(|t| t == want), "{want} missing from {tools:?}");
+    }
+
+    let (err, added) = mcp_call(
+        &client,
+        "add_memory",
+        json!({"content": "Alice has an espresso every day at 7am", "tags": ["coffee"]}),
+    )
+    .await;
+    assert!(!err, "{added}");
+    let id = added["id"].as_str().expect("id").to_owned();
+    assert_eq!(added["user_id"], "default");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while mcp_call(&client, "memd_status", json!({})).await.1["embed_pending"] != 0 {
+        assert!(Instant::now() < deadline, "not embedded in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let query = json!({"query": "What does she drink when she wakes up?", "mode": "semantic"});
+    let (err, found) = mcp_call(&client, "search_memories", query).await;
+    assert!(!err, "{found}");
+    assert_eq!(found["results"][0]["memory"]["id"], id.as_str(), "{found}");
+
+    let server = Server::start(dir.path()).await;
+    let rest = reqwest::get(format!("{}/v1/memories/{id}", server.base)).await.expect("get");
+    assert_eq!(rest.status(), 200, "stored, and visible to a server on the same data directory");
+
+    let (err, bad) = mcp_call(&client, "get_memory", json!({"id": "not-a-uuid"})).await;
+    assert!(err, "{bad}");
+    assert_eq!(bad["error"]["code"], "invalid_id");
+    let (err, empty) = mcp_call(&client, "add_memory", json!({"content": "  "})).await;
+    assert!(err, "{empty}");
+    assert_eq!(empty["error"]["code"], "invalid_content", "the REST API's code for empty content");
+
+    let (err, _) = mcp_call(&client, "delete_memory", json!({"id": id})).await;
+    assert!(!err);
+    let rest = reqwest::get(format!("{}/v1/memories/{id}", server.base)).await.expect("get");
+    assert_eq!(rest.status(), 404, "deleted through MCP");
+    let (err, gone) = mcp_call(&client, "get_memory", json!({"id": id})).await;
+    assert!(err);
+    assert_eq!(gone["error"]["code"], "not_found");
+    client.cancel().await.expect("close the session");
+}

@@ -1,0 +1,142 @@
+//! memd over the Model Context Protocol: the memory tools (`add_memory`, `search_memories`, …)
+//! served with the official Rust SDK (`rmcp`), over stdio (`memd mcp`).
+//!
+//! Owns only the protocol side: argument schemas an LLM can act on, turning results into text
+//! for the model plus structured content (the REST API's JSON shapes), and mapping service
+//! errors. Every tool calls the same [`MemoryService`] function as its REST twin, with the same
+//! validation, tenancy and user scoping.
+//!
+//! Errors: a call the caller can fix (bad input, unknown id, a scope the key lacks) comes back
+//! as a tool result with `isError: true` and the REST error code (`{"error": {"code",
+//! "message"}}`), so the model sees it and can correct itself; a server that cannot serve
+//! (internal, unavailable, unauthorized) answers with a JSON-RPC error whose code comes from
+//! [`memd_core::ErrorCode::jsonrpc_code`].
+
+mod tools;
+mod views;
+
+use memd_core::{Caller, MemoryService, ServiceError, DEFAULT_USER};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{
+    CallToolResult, ContentBlock, ErrorCode as RpcCode, ErrorData, Implementation, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::{tool_handler, ServerHandler, ServiceExt};
+use serde_json::{json, Value};
+
+/// What the server tells a client about itself at `initialize`.
+const INSTRUCTIONS: &str = "memd is a long-term memory. Store durable facts about the user and the work \
+(preferences, decisions, names, dates) with add_memory, one fact per memory, in plain sentences. Before \
+answering questions that may depend on earlier conversations, call search_memories with a natural-language \
+query; results are ranked by meaning and keywords together. Use update_memory when a fact changes and \
+delete_memory when it is no longer true. user_id defaults to the caller's own user.";
+
+/// One MCP session's server: the service and the caller every tool acts as.
+#[derive(Clone)]
+pub struct MemdMcp {
+    service: MemoryService,
+    caller: Caller,
+    tool_router: ToolRouter<Self>,
+}
+
+impl MemdMcp {
+    /// A server acting as `caller` (stdio: the local caller, or the key in `MEMD_API_KEY`).
+    pub fn new(service: MemoryService, caller: Caller) -> Self {
+        Self { service, caller, tool_router: Self::tool_router() }
+    }
+
+    /// The user a tool acts for: the one asked for, else the caller's bound user, else
+    /// [`DEFAULT_USER`]. (A key bound to another user is refused by the service.)
+    fn user(&self, requested: Option<String>) -> String {
+        requested.or_else(|| self.caller.bound_user.clone()).unwrap_or_else(|| DEFAULT_USER.to_owned())
+    }
+
+    /// Serves MCP on this process's stdin/stdout until the client closes them. Nothing else may
+    /// write to stdout: logs go to stderr.
+    pub async fn serve_stdio(self) -> Result<(), std::io::Error> {
+        let running = self.serve(rmcp::transport::stdio()).await.map_err(std::io::Error::other)?;
+        running.waiting().await.map_err(std::io::Error::other)?;
+        Ok(())
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for MemdMcp {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_instructions(INSTRUCTIONS);
+        info.server_info =
+            Implementation::new("memd", env!("CARGO_PKG_VERSION")).with_title("memd memory server");
+        info
+    }
+}
+
+/// A successful tool result: `text` for the model, `structured` for programs.
+fn ok(text: String, structured: Value) -> Result<CallToolResult, ErrorData> {
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(structured);
+    Ok(result)
+}
+
+/// Maps a service error (see the crate docs for which become tool errors).
+fn failed(e: ServiceError) -> Result<CallToolResult, ErrorData> {
+    let code = e.code();
+    let message = e.public_message();
+    if matches!(e, ServiceError::Internal(_)) {
+        tracing::error!(event = "mcp_tool_failed", error_type = code.name(), error = %e);
+    }
+    let body = json!({"error": {"code": code.name(), "message": message}});
+    match e {
+        ServiceError::Invalid { .. }
+        | ServiceError::TooLarge(_)
+        | ServiceError::Forbidden(_)
+        | ServiceError::NotFound
+        | ServiceError::Conflict(_) => {
+            let mut result =
+                CallToolResult::error(vec![ContentBlock::text(format!("error {}: {message}", code.name()))]);
+            result.structured_content = Some(body);
+            Ok(result)
+        }
+        ServiceError::Unauthorized | ServiceError::Unavailable(_) | ServiceError::Internal(_) => {
+            Err(ErrorData::new(RpcCode(code.jsonrpc_code()), message, Some(body)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixable_errors_are_tool_results_with_the_rest_code() {
+        for (e, code) in [
+            (ServiceError::invalid("invalid_content", "content must not be empty"), "invalid_content"),
+            (ServiceError::NotFound, "not_found"),
+            (ServiceError::Forbidden("this key lacks the write scope".into()), "forbidden"),
+        ] {
+            let r = failed(e).expect("a tool result, not a protocol error");
+            assert_eq!(r.is_error, Some(true));
+            assert_eq!(r.structured_content.expect("structured")["error"]["code"], code);
+        }
+    }
+
+    #[test]
+    fn server_failures_are_json_rpc_errors_without_internal_detail() {
+        let e = failed(ServiceError::Internal("disk I/O error at /secret/path".into()))
+            .expect_err("protocol error");
+        assert_eq!(e.code.0, -32603);
+        assert_eq!(e.message, "internal error");
+        let e = failed(ServiceError::Unavailable("draining".into())).expect_err("protocol error");
+        assert_eq!(e.code.0, memd_core::ErrorCode::Unavailable.jsonrpc_code());
+    }
+
+    #[test]
+    fn a_memory_is_shown_without_its_tenant() {
+        let m = memd_store::Memory::sample(memd_store::TenantId::new("t").expect("tenant"), "u", "hello");
+        let v = views::memory(&m);
+        assert_eq!(v["content"], "hello");
+        assert!(v.get("tenant").is_none(), "{v}");
+        let (text, _) = views::stored(&m, "Stored");
+        assert!(text.contains(&m.id.to_string()) && text.contains("hello"), "{text}");
+    }
+}
