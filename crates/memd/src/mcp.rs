@@ -13,7 +13,7 @@ use memd_core::Caller;
 use memd_mcp::MemdMcp;
 
 use crate::cli::Global;
-use crate::serve::init_logging;
+use crate::serve::{init_logging, runtime};
 
 /// The environment variable holding the API key stdio tools act with.
 pub const API_KEY_ENV: &str = "MEMD_API_KEY";
@@ -21,12 +21,7 @@ pub const API_KEY_ENV: &str = "MEMD_API_KEY";
 pub fn run(global: &Global) -> anyhow::Result<()> {
     let cfg = global.load()?;
     init_logging(cfg.log_format, &cfg.log_level);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("memd-mcp")
-        .build()
-        .context("cannot start the async runtime")?;
-    rt.block_on(async {
+    runtime("memd-mcp")?.block_on(async {
         let (service, _) = tokio::task::spawn_blocking(move || memd_core::open(cfg)).await??;
         let caller = match std::env::var(API_KEY_ENV) {
             Ok(key) if !key.trim().is_empty() => service

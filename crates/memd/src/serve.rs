@@ -19,15 +19,19 @@ pub fn init_logging(format: LogFormat, level: &str) {
     };
 }
 
+/// The multi-threaded async runtime every command runs on, its threads named `thread_name`.
+pub fn runtime(thread_name: &str) -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name(thread_name)
+        .build()
+        .context("cannot start the async runtime")
+}
+
 pub fn run(global: &Global, _args: ServeArgs) -> anyhow::Result<()> {
     let cfg = global.load()?;
     init_logging(cfg.log_format, &cfg.log_level);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("memd-rt")
-        .build()
-        .context("cannot start the async runtime")?;
-    rt.block_on(serve(cfg))
+    runtime("memd-rt")?.block_on(serve(cfg))
 }
 
 async fn serve(cfg: memd_core::Config) -> anyhow::Result<()> {

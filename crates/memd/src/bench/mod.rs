@@ -128,11 +128,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 pub fn run(global: &crate::cli::Global, cmd: BenchCmd) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("memd-bench")
-        .build()
-        .context("cannot start the async runtime")?;
+    let rt = crate::serve::runtime("memd-bench")?;
     match cmd {
         BenchCmd::Load(args) => rt.block_on(run_load(args)),
         BenchCmd::Recall(args) => rt.block_on(recall::run(global.load()?, args)),
