@@ -139,7 +139,7 @@ pub fn open_with(
 /// The persisted lexical index, or, when another memd process on this data directory holds it
 /// (`memd serve` beside the `memd mcp` processes a client starts), a private in-memory one that
 /// the change log fills and keeps current. Both processes keep working; see
-/// [`Indexer::catch_up_if_behind`](crate::indexer::Indexer::catch_up_if_behind).
+/// [`Indexer::behind`](crate::indexer::Indexer::behind).
 fn open_lexical(cfg: &Config) -> Result<Arc<dyn LexicalIndex>, ServiceError> {
     let dir = cfg.lexical_dir();
     match memd_index::TantivyLexical::open(&dir) {
