@@ -90,7 +90,7 @@ pub mod lexical;
 mod time;
 pub mod vector;
 
-pub use lexical::{LexicalConfig, TantivyLexical};
+pub use lexical::{document_tokens, query_tokens, LexicalConfig, TantivyLexical};
 pub use vector::{FlatVectorIndex, HnswParams, HnswStats, VectorConfig};
 
 #[cfg(test)]

@@ -36,6 +36,28 @@ use self::schema::{Fields, LexDoc};
 use self::tail::Tail;
 use crate::{Hit, IndexError, LexicalIndex};
 
+/// The terms a search for `text` looks up: question and function words dropped (unless nothing
+/// else is left), lower-cased, stemmed, each once. What the index makes of a query, for
+/// debugging and benchmarks.
+pub fn query_tokens(text: &str) -> Vec<String> {
+    thread_local! {
+        static ANALYZERS: std::cell::RefCell<schema::QueryAnalyzers> = Default::default();
+    }
+    ANALYZERS.with(|a| schema::query_tokens(&mut a.borrow_mut(), text))
+}
+
+/// The terms a memory's `text` is indexed under, in order (with repeats).
+pub fn document_tokens(text: &str) -> Vec<String> {
+    thread_local! {
+        static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(schema::analyzer());
+    }
+    ANALYZER.with(|a| {
+        let mut out = Vec::new();
+        schema::for_each_token(&mut a.borrow_mut(), text, |t| out.push(t.to_owned()));
+        out
+    })
+}
+
 /// Tuning of the lexical index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LexicalConfig {

@@ -170,3 +170,10 @@ fn query_stop_words_do_not_match_but_a_stop_word_query_still_does() {
     // A query of stop words only falls back to all its words.
     assert_eq!(ids("what did she do"), vec![filler.id]);
 }
+
+#[test]
+fn the_public_tokenisers_show_what_the_index_makes_of_a_text() {
+    assert_eq!(super::query_tokens("What did she paint at the lakes?"), vec!["paint", "lake"]);
+    assert_eq!(super::query_tokens("who is he"), vec!["who", "is", "he"]);
+    assert_eq!(super::document_tokens("She painted the lakes"), vec!["she", "paint", "the", "lake"]);
+}
