@@ -19,6 +19,7 @@ mod schema;
 mod search;
 mod tail;
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -41,17 +42,19 @@ use crate::{Hit, IndexError, LexicalIndex};
 /// debugging and benchmarks.
 pub fn query_tokens(text: &str) -> Vec<String> {
     thread_local! {
-        static ANALYZERS: std::cell::RefCell<schema::QueryAnalyzers> = Default::default();
+        static QUERY: RefCell<TextAnalyzer> = RefCell::new(schema::query_analyzer());
     }
-    ANALYZERS.with(|a| schema::query_tokens(&mut a.borrow_mut(), text))
+    QUERY.with(|q| DOCUMENT.with(|d| schema::query_tokens(&mut q.borrow_mut(), &d.borrow(), text)))
+}
+
+thread_local! {
+    /// The document analyzer of [`query_tokens`] and [`document_tokens`].
+    static DOCUMENT: RefCell<TextAnalyzer> = RefCell::new(schema::analyzer());
 }
 
 /// The terms a memory's `text` is indexed under, in order (with repeats).
 pub fn document_tokens(text: &str) -> Vec<String> {
-    thread_local! {
-        static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(schema::analyzer());
-    }
-    ANALYZER.with(|a| {
+    DOCUMENT.with(|a| {
         let mut out = Vec::new();
         schema::for_each_token(&mut a.borrow_mut(), text, |t| out.push(t.to_owned()));
         out
@@ -103,7 +106,8 @@ struct Wake {
 pub(crate) struct Inner {
     fields: Fields,
     analyzer: TextAnalyzer,
-    query_analyzers: schema::QueryAnalyzers,
+    /// The analyzer of search queries ([`schema::query_analyzer`]); `analyzer` indexes documents.
+    query_analyzer: TextAnalyzer,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     queue: Mutex<Queue>,
@@ -181,7 +185,7 @@ impl TantivyLexical {
             reader: reader.map_err(io)?,
             fields,
             analyzer: schema::analyzer(),
-            query_analyzers: schema::QueryAnalyzers::default(),
+            query_analyzer: schema::query_analyzer(),
             writer: Mutex::new(writer),
             queue: Mutex::new(Queue::default()),
             tail: RwLock::new(Tail::default()),

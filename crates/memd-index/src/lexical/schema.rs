@@ -118,28 +118,16 @@ pub(crate) fn query_analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// The analyzers a search needs: [`query_analyzer`] and, for queries made only of stop
-/// words, the document [`analyzer`].
-#[derive(Clone)]
-pub(crate) struct QueryAnalyzers {
-    pub query: TextAnalyzer,
-    pub full: TextAnalyzer,
-}
-
-impl Default for QueryAnalyzers {
-    fn default() -> Self {
-        Self { query: query_analyzer(), full: analyzer() }
-    }
-}
-
-/// The distinct tokens of `text` that carry meaning, in first-seen order; all its tokens when
-/// every one is a stop word ("who is he?" still finds something).
-pub(crate) fn query_tokens(analyzers: &mut QueryAnalyzers, text: &str) -> Vec<String> {
-    let mut out = distinct_tokens(&mut analyzers.query, text);
+/// The distinct tokens of `text` that carry meaning (by `query`, a [`query_analyzer`]), in
+/// first-seen order; all its tokens (by `full`, the document [`analyzer`]) when every one is a
+/// stop word ("who is he?" still finds something).
+pub(crate) fn query_tokens(query: &mut TextAnalyzer, full: &TextAnalyzer, text: &str) -> Vec<String> {
+    let out = distinct_tokens(query, text);
     if out.is_empty() {
-        out = distinct_tokens(&mut analyzers.full, text);
+        distinct_tokens(&mut full.clone(), text)
+    } else {
+        out
     }
-    out
 }
 
 fn distinct_tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {

@@ -20,7 +20,7 @@ impl Inner {
         filter: &Filter,
         limit: usize,
     ) -> Result<Vec<Hit>, IndexError> {
-        let tokens = schema::query_tokens(&mut self.query_analyzers.clone(), text);
+        let tokens = schema::query_tokens(&mut self.query_analyzer.clone(), &self.analyzer, text);
         if limit == 0 || tokens.is_empty() {
             return Ok(Vec::new());
         }
