@@ -204,10 +204,7 @@ impl MemdMcp {
 
     #[tool(description = "Read one memory by id.")]
     async fn get_memory(&self, Parameters(a): Parameters<IdArgs>) -> ToolResult {
-        let got = match memory_id(&a.id) {
-            Ok(id) => self.service.get(&self.caller, id).await,
-            Err(e) => Err(e),
-        };
+        let got = async { self.service.get(&self.caller, memory_id(&a.id)?).await }.await;
         answer(got, |m| views::stored(m, "Found"))
     }
 
@@ -223,28 +220,27 @@ impl MemdMcp {
     async fn update_memory(&self, Parameters(a): Parameters<UpdateArgs>) -> ToolResult {
         let patch =
             MemoryPatch { content: a.content, tags: a.tags, metadata: a.metadata, ..MemoryPatch::default() };
-        let updated = match memory_id(&a.id) {
-            Ok(id) => self.service.update(&self.caller, id, patch).await,
-            Err(e) => Err(e),
-        };
+        let updated = async { self.service.update(&self.caller, memory_id(&a.id)?, patch).await }.await;
         answer(updated, |m| views::stored(m, "Updated"))
     }
 
     #[tool(description = "Forget a memory that is no longer true.")]
     async fn delete_memory(&self, Parameters(a): Parameters<IdArgs>) -> ToolResult {
-        let deleted = match memory_id(&a.id) {
-            Ok(id) => self.service.delete(&self.caller, id).await.map(|()| id),
-            Err(e) => Err(e),
-        };
+        let deleted = async {
+            let id = memory_id(&a.id)?;
+            self.service.delete(&self.caller, id).await.map(|()| id)
+        }
+        .await;
         answer(deleted, |id| (format!("Deleted memory {id}."), json!({"deleted": true, "id": id})))
     }
 
     #[tool(description = "How a memory changed over time (added, updated, deleted), oldest first.")]
     async fn memory_history(&self, Parameters(a): Parameters<IdArgs>) -> ToolResult {
-        let history = match memory_id(&a.id) {
-            Ok(id) => self.service.history(&self.caller, id).await.map(|h| (id, h)),
-            Err(e) => Err(e),
-        };
+        let history = async {
+            let id = memory_id(&a.id)?;
+            self.service.history(&self.caller, id).await.map(|h| (id, h))
+        }
+        .await;
         answer(history, |(id, h)| views::history(*id, h))
     }
 
