@@ -11,6 +11,7 @@
 
 pub mod conformance;
 mod error;
+pub mod graph;
 pub mod keys;
 pub mod model;
 pub mod sqlite;
@@ -77,6 +78,21 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<Vec<TagCount>>;
+
+    // ---- knowledge graph (tenant- and user-scoped; see [`graph`]) ----
+
+    /// Applies one change to the graph of `user_id`, with the observations' mirror memories, in
+    /// one transaction.
+    fn graph_write(
+        &self,
+        tenant: &TenantId,
+        user_id: &str,
+        op: graph::GraphWrite,
+        now: DateTime<Utc>,
+    ) -> Result<graph::GraphWritten>;
+
+    /// Reads part of the graph of `user_id` from one snapshot.
+    fn graph_read(&self, tenant: &TenantId, user_id: &str, q: &graph::GraphRead) -> Result<graph::Graph>;
 
     /// Number of live memories in the tenant (expiry judged by the wall clock).
     fn count(&self, tenant: &TenantId) -> Result<u64>;

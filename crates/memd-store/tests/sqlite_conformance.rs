@@ -56,6 +56,10 @@ cases!(
     scan_vectors,
     scan_memories,
     keys_lifecycle,
+    graph_reference_semantics,
+    graph_isolation,
+    graph_paging,
+    graph_mirror_memories,
 );
 
 #[test]

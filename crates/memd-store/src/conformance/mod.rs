@@ -6,6 +6,7 @@
 //! Times are based on the wall clock (truncated to milliseconds) because a few system-level reads
 //! (`count`, scans) judge expiry by it.
 
+mod graph;
 mod keys;
 mod listing;
 mod memories;
@@ -17,6 +18,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::{Filter, ListQuery, Memory, NewMemory, Store, TenantId};
 
+pub use graph::{graph_isolation, graph_mirror_memories, graph_paging, graph_reference_semantics};
 pub use keys::keys_lifecycle;
 pub use listing::{filters_match_reference, list_pagination, tag_stats};
 pub use memories::{
@@ -46,6 +48,10 @@ pub const CASES: &[(&str, Case)] = &[
     ("scan_vectors", scan_vectors),
     ("scan_memories", scan_memories),
     ("keys_lifecycle", keys_lifecycle),
+    ("graph_reference_semantics", graph_reference_semantics),
+    ("graph_isolation", graph_isolation),
+    ("graph_paging", graph_paging),
+    ("graph_mirror_memories", graph_mirror_memories),
 ];
 
 /// Runs every case, each on a fresh store from `make`.

@@ -15,7 +15,8 @@ pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migrations in order; migration `i` moves the schema from version `i` to `i + 1`. Never edit
 /// one that has shipped: append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE memories (
     id              BLOB PRIMARY KEY,      -- 16-byte UUIDv7
     tenant          TEXT NOT NULL,
@@ -106,7 +107,37 @@ CREATE TABLE api_keys (
     revoked_at  INTEGER
 );
 CREATE INDEX api_keys_tenant ON api_keys (tenant, created_at);
-"#];
+"#,
+    r#"
+-- The knowledge graph (MCP reference memory server semantics), one per tenant and user; `id`
+-- keeps insertion order. Each observation is mirrored by a memory (`memory_id`).
+CREATE TABLE kg_entities (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant      TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    UNIQUE (tenant, user_id, name)
+);
+CREATE TABLE kg_observations (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity_id INTEGER NOT NULL REFERENCES kg_entities (id) ON DELETE CASCADE,
+    content   TEXT NOT NULL,
+    memory_id BLOB,
+    UNIQUE (entity_id, content)
+);
+CREATE TABLE kg_relations (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant   TEXT NOT NULL,
+    user_id  TEXT NOT NULL,
+    src      TEXT NOT NULL,
+    dst      TEXT NOT NULL,
+    rel_type TEXT NOT NULL,
+    UNIQUE (tenant, user_id, src, dst, rel_type)
+);
+CREATE INDEX kg_relations_dst ON kg_relations (tenant, user_id, dst);
+"#,
+];
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{embeddings, keys, memories, query, SqliteStore};
+use super::{embeddings, graph, keys, memories, query, SqliteStore};
+use crate::graph::{Graph, GraphRead, GraphWrite, GraphWritten};
 use crate::{
     ApiKey, Change, DeleteScope, EmbeddingWrite, HistoryEntry, ListQuery, Memory, MemoryPatch, NewMemory,
     Page, PendingEmbedding, Result, Store, StoredVector, TagCount, TenantId,
@@ -68,6 +69,21 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<TagCount>> {
         self.read(|c| query::tag_neighbours(c, tenant, user_id, tag, limit, now))
+    }
+
+    fn graph_write(
+        &self,
+        tenant: &TenantId,
+        user_id: &str,
+        op: GraphWrite,
+        now: DateTime<Utc>,
+    ) -> Result<GraphWritten> {
+        let (tenant, user) = (tenant.clone(), user_id.to_owned());
+        self.write(move |c| graph::write(c, &graph::Owner::new(&tenant, &user), op, now))
+    }
+
+    fn graph_read(&self, tenant: &TenantId, user_id: &str, q: &GraphRead) -> Result<Graph> {
+        self.snapshot(|tx| graph::read(tx, &graph::Owner::new(tenant, user_id), q))
     }
 
     fn count(&self, tenant: &TenantId) -> Result<u64> {
