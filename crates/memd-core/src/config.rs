@@ -31,6 +31,7 @@ pub struct Config {
     pub embed: EmbedConfig,
     pub search: SearchConfig,
     pub limits: LimitsConfig,
+    pub mcp: McpConfig,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +127,41 @@ pub struct LimitsConfig {
     pub max_list_limit: usize,
 }
 
+/// MCP over Streamable HTTP at `/mcp` on `memd serve` (stdio `memd mcp` needs none of this).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct McpConfig {
+    /// Serve `/mcp` at all.
+    pub http: bool,
+    /// `Host` values accepted at `/mcp` (`name` or `name:port`); anything else gets 403, which
+    /// stops DNS-rebinding attacks on a server listening on loopback. Add your own host names
+    /// when clients reach memd by another name.
+    pub allowed_hosts: Vec<String>,
+    /// Browser `Origin`s accepted at `/mcp` (`scheme://host:port`, `:*` for any port); requests
+    /// with another `Origin` get 403. Requests without an `Origin` (non-browser clients) pass.
+    pub allowed_origins: Vec<String>,
+    /// Open MCP sessions at most; a new session beyond it gets 503 with `Retry-After`.
+    pub max_sessions: usize,
+    /// Seconds without any request after which a session is closed.
+    pub session_idle_secs: u64,
+}
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        let local = ["localhost", "127.0.0.1", "[::1]"];
+        Self {
+            http: true,
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            allowed_origins: ["http", "https"]
+                .iter()
+                .flat_map(|scheme| local.iter().map(move |host| format!("{scheme}://{host}:*")))
+                .collect(),
+            max_sessions: 1000,
+            session_idle_secs: 300,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -138,6 +174,7 @@ impl Default for Config {
             embed: EmbedConfig::default(),
             search: SearchConfig::default(),
             limits: LimitsConfig::default(),
+            mcp: McpConfig::default(),
         }
     }
 }
@@ -212,7 +249,7 @@ pub enum ConfigError {
 }
 
 /// Sections of [`Config`]; an env var whose name starts with one of these selects it.
-const SECTIONS: [&str; 4] = ["storage", "embed", "search", "limits"];
+const SECTIONS: [&str; 5] = ["storage", "embed", "search", "limits", "mcp"];
 
 fn env_key(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
@@ -303,6 +340,19 @@ impl Config {
         }
         if l.request_timeout_ms < 100 {
             return bad("limits.request_timeout_ms must be at least 100");
+        }
+        let m = &self.mcp;
+        if m.max_sessions == 0 || m.session_idle_secs == 0 {
+            return bad("mcp: max_sessions and session_idle_secs must be > 0");
+        }
+        if let Some(o) = m
+            .allowed_origins
+            .iter()
+            .find(|o| !(o.starts_with("http://") || o.starts_with("https://") || *o == "null"))
+        {
+            return bad(&format!(
+                "mcp.allowed_origins: {o:?} needs a scheme (http:// or https://) or is \"null\""
+            ));
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ mod bootstrap;
 pub mod config;
 mod error;
 pub mod fusion;
+pub mod graph;
 pub mod indexer;
 pub mod metrics;
 pub mod pipeline;

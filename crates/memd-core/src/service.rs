@@ -182,7 +182,7 @@ impl MemoryService {
         Ok(m)
     }
 
-    fn queued(&self, n: usize) {
+    pub(crate) fn queued(&self, n: usize) {
         if self.inner.embedder.is_some() {
             let p = self.inner.pipeline_state.pending.fetch_add(n as i64, Ordering::Relaxed);
             ::metrics::gauge!(m::EMBED_PENDING).set((p + n as i64) as f64);

@@ -1,5 +1,6 @@
-//! memd-http is the HTTP transport: REST API v1, the admin API, health, Prometheus metrics and
-//! the OpenAPI document. Handlers only extract, call one `MemoryService` function and map the
+//! memd-http is the HTTP transport: REST API v1, the admin API, health, Prometheus metrics,
+//! the OpenAPI document and MCP over Streamable HTTP at `/mcp` (memd-mcp's service, behind the
+//! same authentication and bounds). Handlers only extract, call one `MemoryService` function and map the
 //! result; the middleware stack bounds every request (body size, concurrency with load shedding,
 //! timeout) and gives it a request id.
 
@@ -18,7 +19,7 @@ use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::{middleware, BoxError, Router};
 use memd_core::ServiceError;
 use tower::ServiceBuilder;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(routes::health::ready))
         .route("/metrics", get(routes::health::metrics))
         .route("/openapi.json", get(openapi::openapi_json))
+        .route("/mcp", any(routes::mcp::endpoint))
         .route_layer(middleware::from_fn(observe::track))
         .fallback(not_found)
         .with_state(state);
@@ -116,6 +118,7 @@ pub async fn serve(
         .with_graceful_shutdown(async move {
             shutdown.await;
             st.set_phase(Phase::Draining);
+            st.shutdown.cancel();
             tracing::info!(event = "draining", "shutdown requested: draining in-flight requests");
         })
         .await

@@ -51,6 +51,7 @@ fn describe() {
         "HTTP request latency by route template and method."
     );
     describe_gauge!(HTTP_IN_FLIGHT, "HTTP requests being served.");
+    describe_gauge!(crate::routes::mcp::MCP_SESSIONS, "Open MCP sessions on /mcp (Streamable HTTP).");
 }
 
 /// Records count and latency labelled by the matched route template, never the raw path.

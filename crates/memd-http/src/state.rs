@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use memd_core::MemoryService;
+use memd_mcp::http::McpHttp;
 use metrics_exporter_prometheus::PrometheusHandle;
+use tokio_util::sync::CancellationToken;
 
 /// Life-cycle phase, for `/health/ready`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,12 +21,22 @@ pub enum Phase {
 pub struct AppState {
     pub service: MemoryService,
     pub metrics: PrometheusHandle,
+    /// MCP over Streamable HTTP at `/mcp` (`None` when `mcp.http` is off).
+    pub mcp: Option<Arc<McpHttp>>,
+    /// Cancelled when draining starts: ends MCP sessions and their open SSE streams.
+    pub shutdown: CancellationToken,
     phase: Arc<AtomicU8>,
 }
 
 impl AppState {
     pub fn new(service: MemoryService, metrics: PrometheusHandle) -> Self {
-        AppState { service, metrics, phase: Arc::new(AtomicU8::new(Phase::Starting as u8)) }
+        let shutdown = CancellationToken::new();
+        let cfg = service.config();
+        let mcp = cfg.mcp.http.then(|| {
+            let max_body = cfg.limits.max_body_bytes;
+            Arc::new(McpHttp::new(service.clone(), &cfg.mcp, max_body, shutdown.child_token()))
+        });
+        AppState { service, metrics, mcp, shutdown, phase: Arc::new(AtomicU8::new(Phase::Starting as u8)) }
     }
 
     pub fn phase(&self) -> Phase {

@@ -2,6 +2,7 @@
 //! driven in-process through the router.
 
 mod fixture;
+mod mcp;
 
 use fixture::{App, Resp};
 use serde_json::{json, Value};

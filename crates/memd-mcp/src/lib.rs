@@ -1,5 +1,6 @@
 //! memd over the Model Context Protocol: the memory tools (`add_memory`, `search_memories`, …)
-//! served with the official Rust SDK (`rmcp`), over stdio (`memd mcp`).
+//! served with the official Rust SDK (`rmcp`), over stdio (`memd mcp`) and Streamable HTTP
+//! (`/mcp` on `memd serve`, see [`http`]).
 //!
 //! Owns only the protocol side: argument schemas an LLM can act on, turning results into text
 //! for the model plus structured content (the REST API's JSON shapes), and mapping service
@@ -12,14 +13,16 @@
 //! (internal, unavailable, unauthorized) answers with a JSON-RPC error whose code comes from
 //! [`memd_core::ErrorCode::jsonrpc_code`].
 
+mod graph_tools;
+pub mod http;
 mod tools;
 mod views;
 
 use memd_core::{Caller, MemoryService, ServiceError, DEFAULT_USER};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
-    CallToolResult, ContentBlock, ErrorCode as RpcCode, ErrorData, Implementation, ServerCapabilities,
-    ServerConfig,
+    CallToolResult, ContentBlock, ErrorCode as RpcCode, ErrorData, Extensions, Implementation,
+    ServerCapabilities, ServerConfig,
 };
 use rmcp::{tool_handler, ServerHandler, ServiceExt};
 use serde_json::{json, Value};
@@ -31,24 +34,51 @@ answering questions that may depend on earlier conversations, call search_memori
 query; results are ranked by meaning and keywords together. Use update_memory when a fact changes and \
 delete_memory when it is no longer true. user_id defaults to the caller's own user.";
 
-/// One MCP session's server: the service and the caller every tool acts as.
+/// Who a session's tool calls act as.
+#[derive(Clone)]
+enum Identity {
+    /// stdio: one caller for the whole process.
+    Fixed(Caller),
+    /// HTTP: each request's own, authenticated before it reached MCP (see [`http`]).
+    PerRequest,
+}
+
+/// One MCP session's server: the service and whom its tools act as.
 #[derive(Clone)]
 pub struct MemdMcp {
     service: MemoryService,
-    caller: Caller,
+    identity: Identity,
     tool_router: ToolRouter<Self>,
 }
 
 impl MemdMcp {
-    /// A server acting as `caller` (stdio: the local caller, or the key in `MEMD_API_KEY`).
+    /// A server whose tools all act as `caller` (stdio: the local caller, or the key in
+    /// `MEMD_API_KEY`).
     pub fn new(service: MemoryService, caller: Caller) -> Self {
-        Self { service, caller, tool_router: Self::tool_router() }
+        Self { service, identity: Identity::Fixed(caller), tool_router: Self::routes() }
     }
 
-    /// The user a tool acts for: the one asked for, else the caller's bound user, else
-    /// [`DEFAULT_USER`]. (A key bound to another user is refused by the service.)
-    fn user(&self, requested: Option<String>) -> String {
-        requested.or_else(|| self.caller.bound_user.clone()).unwrap_or_else(|| DEFAULT_USER.to_owned())
+    /// A server whose tools act as the [`Caller`] the HTTP layer put in each request's
+    /// extensions.
+    fn per_request(service: MemoryService) -> Self {
+        Self { service, identity: Identity::PerRequest, tool_router: Self::routes() }
+    }
+
+    /// Every tool: the memory tools and the knowledge-graph tools.
+    fn routes() -> ToolRouter<Self> {
+        Self::tool_router() + Self::graph_router()
+    }
+
+    /// The caller of the tool call with these extensions.
+    fn caller(&self, ext: &Extensions) -> Result<Caller, ServiceError> {
+        match &self.identity {
+            Identity::Fixed(c) => Ok(c.clone()),
+            Identity::PerRequest => ext
+                .get::<::http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<Caller>())
+                .cloned()
+                .ok_or(ServiceError::Unauthorized),
+        }
     }
 
     /// Serves MCP on this process's stdin/stdout until the client closes them. Nothing else may
@@ -69,6 +99,12 @@ impl ServerHandler for MemdMcp {
             Implementation::new("memd", env!("CARGO_PKG_VERSION")).with_title("memd memory server");
         info
     }
+}
+
+/// The user a tool acts for: the one asked for, else the caller's bound user, else
+/// [`DEFAULT_USER`]. (A key bound to another user is refused by the service.)
+fn user_of(caller: &Caller, requested: Option<String>) -> String {
+    requested.or_else(|| caller.bound_user.clone()).unwrap_or_else(|| DEFAULT_USER.to_owned())
 }
 
 /// A successful tool result: `text` for the model, `structured` for programs.

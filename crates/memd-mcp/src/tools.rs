@@ -5,14 +5,14 @@ use chrono::{DateTime, Utc};
 use memd_core::{AddMemory, FilterParams, PromoteRequest, SearchMode, SearchRequest, ServiceError};
 use memd_store::{MemoryPatch, TagMatch};
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ErrorData};
+use rmcp::model::{CallToolResult, ErrorData, Extensions};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::{failed, ok, views, MemdMcp};
+use crate::{failed, ok, user_of, views, MemdMcp};
 
 type ToolResult = Result<CallToolResult, ErrorData>;
 
@@ -161,111 +161,132 @@ impl MemdMcp {
     /// Remember a fact about the user or the work.
     #[tool(description = "Store one durable fact (a preference, decision, name, date…) as a memory. \
         Write it as a self-contained sentence. Returns the new memory with its id.")]
-    async fn add_memory(&self, Parameters(a): Parameters<AddMemoryArgs>) -> ToolResult {
-        let req = AddMemory {
-            content: a.content,
-            user_id: Some(self.user(a.user_id)),
-            agent_id: a.agent_id,
-            session_id: a.session_id,
-            tags: a.tags,
-            metadata: a.metadata,
-            event_time: a.event_time,
-            ..AddMemory::default()
+    async fn add_memory(&self, ext: Extensions, Parameters(a): Parameters<AddMemoryArgs>) -> ToolResult {
+        let added = async {
+            let caller = self.caller(&ext)?;
+            let req = AddMemory {
+                content: a.content,
+                user_id: Some(user_of(&caller, a.user_id)),
+                agent_id: a.agent_id,
+                session_id: a.session_id,
+                tags: a.tags,
+                metadata: a.metadata,
+                event_time: a.event_time,
+                ..AddMemory::default()
+            };
+            self.service.add(&caller, req).await
         };
-        answer(self.service.add(&self.caller, req).await, |m| views::stored(m, "Stored"))
+        answer(added.await, |m| views::stored(m, "Stored"))
     }
 
     #[tool(description = "Find memories relevant to a question or topic, best first. Hybrid ranking \
         matches meaning as well as words, so ask in plain language. Filter by tags or time if useful.")]
-    async fn search_memories(&self, Parameters(a): Parameters<SearchArgs>) -> ToolResult {
-        let req = SearchRequest {
-            query: a.query,
-            filter: FilterParams {
-                user_id: Some(self.user(a.user_id)),
-                tags: a.tags,
-                tag_match: match a.tag_match {
-                    TagMatchArg::Any => TagMatch::Any,
-                    TagMatchArg::All => TagMatch::All,
+    async fn search_memories(&self, ext: Extensions, Parameters(a): Parameters<SearchArgs>) -> ToolResult {
+        let found = async {
+            let caller = self.caller(&ext)?;
+            let req = SearchRequest {
+                query: a.query,
+                filter: FilterParams {
+                    user_id: Some(user_of(&caller, a.user_id)),
+                    tags: a.tags,
+                    tag_match: match a.tag_match {
+                        TagMatchArg::Any => TagMatch::Any,
+                        TagMatchArg::All => TagMatch::All,
+                    },
+                    after: a.after,
+                    before: a.before,
+                    ..FilterParams::default()
                 },
-                after: a.after,
-                before: a.before,
-                ..FilterParams::default()
-            },
-            top_k: a.top_k,
-            mode: match a.mode {
-                ModeArg::Hybrid => SearchMode::Hybrid,
-                ModeArg::Semantic => SearchMode::Semantic,
-                ModeArg::Keyword => SearchMode::Keyword,
-            },
-            fusion: None,
+                top_k: a.top_k,
+                mode: match a.mode {
+                    ModeArg::Hybrid => SearchMode::Hybrid,
+                    ModeArg::Semantic => SearchMode::Semantic,
+                    ModeArg::Keyword => SearchMode::Keyword,
+                },
+                fusion: None,
+            };
+            self.service.search(&caller, req).await
         };
-        answer(self.service.search(&self.caller, req).await, views::search)
+        answer(found.await, views::search)
     }
 
     #[tool(description = "Read one memory by id.")]
-    async fn get_memory(&self, Parameters(a): Parameters<IdArgs>) -> ToolResult {
-        let got = async { self.service.get(&self.caller, memory_id(&a.id)?).await }.await;
-        answer(got, |m| views::stored(m, "Found"))
+    async fn get_memory(&self, ext: Extensions, Parameters(a): Parameters<IdArgs>) -> ToolResult {
+        let got = async { self.service.get(&self.caller(&ext)?, memory_id(&a.id)?).await };
+        answer(got.await, |m| views::stored(m, "Found"))
     }
 
     #[tool(description = "List memories, newest first, a page at a time (pass next_cursor to continue).")]
-    async fn list_memories(&self, Parameters(a): Parameters<ListArgs>) -> ToolResult {
-        let filter =
-            FilterParams { user_id: Some(self.user(a.user_id)), tags: a.tags, ..FilterParams::default() };
-        answer(self.service.list(&self.caller, filter, a.cursor, a.limit).await, views::page)
+    async fn list_memories(&self, ext: Extensions, Parameters(a): Parameters<ListArgs>) -> ToolResult {
+        let listed = async {
+            let caller = self.caller(&ext)?;
+            let user_id = Some(user_of(&caller, a.user_id));
+            let filter = FilterParams { user_id, tags: a.tags, ..FilterParams::default() };
+            self.service.list(&caller, filter, a.cursor, a.limit).await
+        };
+        answer(listed.await, views::page)
     }
 
     #[tool(description = "Correct a memory: replace its content, tags or metadata. The old version \
         stays in memory_history.")]
-    async fn update_memory(&self, Parameters(a): Parameters<UpdateArgs>) -> ToolResult {
+    async fn update_memory(&self, ext: Extensions, Parameters(a): Parameters<UpdateArgs>) -> ToolResult {
         let patch =
             MemoryPatch { content: a.content, tags: a.tags, metadata: a.metadata, ..MemoryPatch::default() };
-        let updated = async { self.service.update(&self.caller, memory_id(&a.id)?, patch).await }.await;
-        answer(updated, |m| views::stored(m, "Updated"))
+        let updated = async { self.service.update(&self.caller(&ext)?, memory_id(&a.id)?, patch).await };
+        answer(updated.await, |m| views::stored(m, "Updated"))
     }
 
     #[tool(description = "Forget a memory that is no longer true.")]
-    async fn delete_memory(&self, Parameters(a): Parameters<IdArgs>) -> ToolResult {
+    async fn delete_memory(&self, ext: Extensions, Parameters(a): Parameters<IdArgs>) -> ToolResult {
         let deleted = async {
             let id = memory_id(&a.id)?;
-            self.service.delete(&self.caller, id).await.map(|()| id)
-        }
-        .await;
-        answer(deleted, |id| (format!("Deleted memory {id}."), json!({"deleted": true, "id": id})))
+            self.service.delete(&self.caller(&ext)?, id).await.map(|()| id)
+        };
+        answer(deleted.await, |id| (format!("Deleted memory {id}."), json!({"deleted": true, "id": id})))
     }
 
     #[tool(description = "How a memory changed over time (added, updated, deleted), oldest first.")]
-    async fn memory_history(&self, Parameters(a): Parameters<IdArgs>) -> ToolResult {
+    async fn memory_history(&self, ext: Extensions, Parameters(a): Parameters<IdArgs>) -> ToolResult {
         let history = async {
             let id = memory_id(&a.id)?;
-            self.service.history(&self.caller, id).await.map(|h| (id, h))
-        }
-        .await;
-        answer(history, |(id, h)| views::history(*id, h))
+            self.service.history(&self.caller(&ext)?, id).await.map(|h| (id, h))
+        };
+        answer(history.await, |(id, h)| views::history(*id, h))
     }
 
     #[tool(description = "The memories an agent should carry into its context before a task: the \
         most relevant to the goal among those with the given tags.")]
-    async fn promote(&self, Parameters(a): Parameters<PromoteArgs>) -> ToolResult {
-        let req = PromoteRequest {
-            user_id: Some(self.user(a.user_id)),
-            goal: a.goal,
-            tags: a.tags,
-            k: a.k,
-            expand_neighbours: true,
+    async fn promote(&self, ext: Extensions, Parameters(a): Parameters<PromoteArgs>) -> ToolResult {
+        let promoted = async {
+            let caller = self.caller(&ext)?;
+            let req = PromoteRequest {
+                user_id: Some(user_of(&caller, a.user_id)),
+                goal: a.goal,
+                tags: a.tags,
+                k: a.k,
+                expand_neighbours: true,
+            };
+            self.service.promote(&caller, req).await
         };
-        answer(self.service.promote(&self.caller, req).await, views::promoted)
+        answer(promoted.await, views::promoted)
     }
 
     #[tool(description = "The tags in use, most used first, with counts.")]
-    async fn list_tags(&self, Parameters(a): Parameters<UserArgs>) -> ToolResult {
-        let tags = self.service.tags(&self.caller, Some(self.user(a.user_id)), 100, 5).await;
-        answer(tags, |t| views::tags(t))
+    async fn list_tags(&self, ext: Extensions, Parameters(a): Parameters<UserArgs>) -> ToolResult {
+        let tags = async {
+            let caller = self.caller(&ext)?;
+            self.service.tags(&caller, Some(user_of(&caller, a.user_id)), 100, 5).await
+        };
+        answer(tags.await, |t| views::tags(t))
     }
 
     #[tool(description = "memd's version and state: embedding model, memories waiting to be embedded, \
         index sizes.")]
-    async fn memd_status(&self) -> ToolResult {
+    async fn memd_status(&self, ext: Extensions) -> ToolResult {
+        let caller = match self.caller(&ext) {
+            Ok(c) => c,
+            Err(e) => return failed(e),
+        };
         let indexer = self.service.indexer();
         let status = json!({
             "version": env!("CARGO_PKG_VERSION"),
@@ -273,8 +294,8 @@ impl MemdMcp {
             "embed_pending": self.service.embed_pending(),
             "vectors": indexer.vector().len(),
             "lexical_docs": indexer.lexical().num_docs(),
-            "tenant": self.caller.tenant.as_str(),
-            "user_id": self.user(None),
+            "tenant": caller.tenant.as_str(),
+            "user_id": user_of(&caller, None),
         });
         ok(format!("memd status: {status}"), status)
     }

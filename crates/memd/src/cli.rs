@@ -69,6 +69,9 @@ pub enum Command {
     /// Manage API keys (works on the data directory directly).
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Import data into the data directory: `--format mcp-memory-jsonl` takes the knowledge
+    /// graph file of the MCP reference memory server.
+    Import(crate::import::ImportArgs),
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCmd),

@@ -2,5 +2,6 @@
 
 pub mod admin;
 pub mod health;
+pub mod mcp;
 pub mod memories;
 pub mod search;

@@ -1,0 +1,51 @@
+//! `/mcp`: MCP over Streamable HTTP. The request is authenticated here exactly like a REST
+//! request (same keys, same local mode, same error shape), the caller is handed to the MCP
+//! tools in the request's extensions, and rmcp's transport does the rest (sessions, SSE,
+//! `Host`/`Origin` checks).
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use memd_core::ServiceError;
+use tower::ServiceExt;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const SESSION_HEADER: &str = "mcp-session-id";
+pub const MCP_SESSIONS: &str = "memd_mcp_sessions";
+
+pub async fn endpoint(State(state): State<AppState>, mut req: Request) -> Response {
+    let Some(mcp) = state.mcp.clone() else {
+        return ApiError(ServiceError::NotFound).into_response();
+    };
+    let credential = req.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let caller = match state.service.authenticate(credential.map(str::to_owned)).await {
+        Ok(c) => c,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    tracing::Span::current().record("tenant", caller.tenant.as_str());
+    let opens_session =
+        req.method() == axum::http::Method::POST && !req.headers().contains_key(SESSION_HEADER);
+    if opens_session && mcp.at_session_limit().await {
+        let mut resp =
+            ApiError(ServiceError::Unavailable("too many open MCP sessions; retry shortly".into()))
+                .into_response();
+        resp.headers_mut().insert("retry-after", HeaderValue::from_static("5"));
+        return resp;
+    }
+    let closes_session = req.method() == axum::http::Method::DELETE;
+    req.extensions_mut().insert(caller);
+    let mut resp = match mcp.service.clone().oneshot(req).await {
+        Ok(r) => r.map(Body::new),
+        Err(never) => match never {},
+    };
+    if closes_session && resp.status() == StatusCode::ACCEPTED {
+        // rmcp says 202 for a closed session; the official SDKs' servers say 200, and the
+        // Python client logs a failure for anything but 200/204.
+        *resp.status_mut() = StatusCode::OK;
+    }
+    metrics::gauge!(MCP_SESSIONS).set(mcp.open_sessions().await as f64);
+    resp
+}

@@ -1,0 +1,68 @@
+//! MCP over Streamable HTTP: the tower service `memd serve` mounts at `/mcp`.
+//!
+//! rmcp's [`StreamableHttpService`] implements the transport: sessions (`Mcp-Session-Id`,
+//! created at `initialize`, closed by `DELETE` or after [`McpConfig::session_idle_secs`] idle),
+//! SSE streams, and the `Host`/`Origin` checks against DNS rebinding (from
+//! [`McpConfig::allowed_hosts`] / [`McpConfig::allowed_origins`]). Requests negotiating protocol
+//! 2026-07-28 or later are served without a session, as that version specifies.
+//!
+//! Authentication is the HTTP layer's job, exactly as for REST: it authenticates each request
+//! and puts the [`Caller`](memd_core::Caller) in the request's extensions, where the tools find
+//! it. A session therefore never outlives its key, and a session id alone grants nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use memd_core::config::McpConfig;
+use memd_core::MemoryService;
+use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use crate::MemdMcp;
+
+/// The `/mcp` service and a handle on its sessions (for the session limit and metrics).
+pub struct McpHttp {
+    pub service: StreamableHttpService<MemdMcp, LocalSessionManager>,
+    sessions: Arc<LocalSessionManager>,
+    max_sessions: usize,
+}
+
+impl McpHttp {
+    /// Builds the service; cancelling `shutdown` ends every open session and SSE stream (so a
+    /// graceful shutdown does not wait on clients that keep a stream open).
+    pub fn new(
+        service: MemoryService,
+        cfg: &McpConfig,
+        max_body_bytes: usize,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let mut session = SessionConfig::default();
+        session.keep_alive = Some(Duration::from_secs(cfg.session_idle_secs));
+        let mut manager = LocalSessionManager::default();
+        manager.session_config = session;
+        let sessions = Arc::new(manager);
+        let config = StreamableHttpServerConfig::default()
+            .with_allowed_hosts(cfg.allowed_hosts.clone())
+            .with_allowed_origins(cfg.allowed_origins.clone())
+            .enforce_origin_validation()
+            .with_max_request_body_bytes(max_body_bytes)
+            .with_cancellation_token(shutdown);
+        let http = StreamableHttpService::new(
+            move || Ok(MemdMcp::per_request(service.clone())),
+            sessions.clone(),
+            config,
+        );
+        Self { service: http, sessions, max_sessions: cfg.max_sessions }
+    }
+
+    /// Sessions open now.
+    pub async fn open_sessions(&self) -> usize {
+        self.sessions.sessions.read().await.len()
+    }
+
+    /// Whether a request that would open a new session must be refused: the limit is reached.
+    pub async fn at_session_limit(&self) -> bool {
+        self.open_sessions().await >= self.max_sessions
+    }
+}
