@@ -199,14 +199,19 @@ struct GraphView {
     next_cursor: Option<String>,
 }
 
+/// The JSON text and structured content of a graph answer.
+pub(crate) fn graph_json(g: Graph) -> (String, Value) {
+    let next_cursor = g.next_cursor.map(|c| c.to_string());
+    let view = GraphView { entities: g.entities, relations: g.relations, next_cursor };
+    (
+        serde_json::to_string_pretty(&view).unwrap_or_default(),
+        serde_json::to_value(&view).unwrap_or(Value::Null),
+    )
+}
+
 fn graph(g: Graph) -> ToolResult {
-    let view = GraphView {
-        entities: g.entities,
-        relations: g.relations,
-        next_cursor: g.next_cursor.map(|c| c.to_string()),
-    };
-    let structured = serde_json::to_value(&view).unwrap_or(Value::Null);
-    json_result(&view, structured)
+    let (text, structured) = graph_json(g);
+    ok(text, structured)
 }
 
 impl MemdMcp {

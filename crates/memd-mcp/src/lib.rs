@@ -13,18 +13,22 @@
 //! (internal, unavailable, unauthorized) answers with a JSON-RPC error whose code comes from
 //! [`memd_core::ErrorCode::jsonrpc_code`].
 
+mod context;
 mod graph_tools;
 pub mod http;
 mod tools;
 mod views;
 
 use memd_core::{Caller, MemoryService, ServiceError, DEFAULT_USER};
+use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
     CallToolResult, ContentBlock, ErrorCode as RpcCode, ErrorData, Extensions, Implementation,
-    ServerCapabilities, ServerConfig,
+    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
-use rmcp::{tool_handler, ServerHandler, ServiceExt};
+use rmcp::service::RequestContext;
+use rmcp::{prompt_handler, tool_handler, RoleServer, ServerHandler, ServiceExt};
 use serde_json::{json, Value};
 
 /// What the server tells a client about itself at `initialize`.
@@ -49,19 +53,30 @@ pub struct MemdMcp {
     service: MemoryService,
     identity: Identity,
     tool_router: ToolRouter<Self>,
+    prompt_router: PromptRouter<Self>,
 }
 
 impl MemdMcp {
     /// A server whose tools all act as `caller` (stdio: the local caller, or the key in
     /// `MEMD_API_KEY`).
     pub fn new(service: MemoryService, caller: Caller) -> Self {
-        Self { service, identity: Identity::Fixed(caller), tool_router: Self::routes() }
+        Self {
+            service,
+            identity: Identity::Fixed(caller),
+            tool_router: Self::routes(),
+            prompt_router: Self::prompt_router(),
+        }
     }
 
     /// A server whose tools act as the [`Caller`] the HTTP layer put in each request's
     /// extensions.
     fn per_request(service: MemoryService) -> Self {
-        Self { service, identity: Identity::PerRequest, tool_router: Self::routes() }
+        Self {
+            service,
+            identity: Identity::PerRequest,
+            tool_router: Self::routes(),
+            prompt_router: Self::prompt_router(),
+        }
     }
 
     /// Every tool: the memory tools and the knowledge-graph tools.
@@ -91,13 +106,39 @@ impl MemdMcp {
 }
 
 #[tool_handler(router = self.tool_router)]
+#[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for MemdMcp {
     fn get_info(&self) -> ServerConfig {
-        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_instructions(INSTRUCTIONS);
+        let capabilities =
+            ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().build();
+        let mut info = ServerConfig::new(capabilities).with_instructions(INSTRUCTIONS);
         info.server_info =
             Implementation::new("memd", env!("CARGO_PKG_VERSION")).with_title("memd memory server");
         info
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(context::resources())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(context::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        self.read(&request.uri, &context.extensions).await.map(Into::into)
     }
 }
 

@@ -181,3 +181,49 @@ async fn knowledge_graph_tools_store_entities_searchable_by_meaning() {
     let rest = c.call(&s, "read_graph", json!({"limit": 1, "cursor": next})).await;
     assert_eq!(rest["result"]["structuredContent"]["entities"][0]["name"], "Lyon");
 }
+
+#[tokio::test]
+async fn resources_show_recent_memories_and_prompts_guide_memory_use() {
+    let app = App::local().await;
+    let c = Client { app: &app, auth: None };
+    let s = c.open().await;
+    c.call(&s, "add_memory", json!({"content": "Alice is vegetarian"})).await;
+    c.call(&s, "add_memory", json!({"content": "Alice moved to Lyon in May", "user_id": "alice"})).await;
+    let rpc = |id: u32, method: &str, params: Value| json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    let list = sse_answer(&c.post(Some(&s), &[], rpc(2, "resources/list", json!({}))).await.body);
+    let uris: Vec<&str> = list["result"]["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["uri"].as_str())
+        .collect();
+    assert_eq!(uris, ["memd://memories/recent", "memd://graph"]);
+    let read = |uri: &str| rpc(3, "resources/read", json!({"uri": uri}));
+    let own = sse_answer(&c.post(Some(&s), &[], read("memd://memories/recent")).await.body);
+    let text = own["result"]["contents"][0]["text"].as_str().expect("text");
+    assert!(text.contains("Alice is vegetarian") && !text.contains("Lyon"), "{text}");
+    let other = sse_answer(&c.post(Some(&s), &[], read("memd://users/alice/memories/recent")).await.body);
+    assert!(other["result"]["contents"][0]["text"].as_str().expect("text").contains("Lyon"), "{other}");
+    let missing = sse_answer(&c.post(Some(&s), &[], read("memd://nothing")).await.body);
+    assert!(missing["error"]["code"].as_i64().is_some(), "{missing}");
+
+    let prompts = sse_answer(&c.post(Some(&s), &[], rpc(4, "prompts/list", json!({}))).await.body);
+    let names: Vec<&str> = prompts["result"]["prompts"]
+        .as_array()
+        .expect("prompts")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(names.contains(&"remember") && names.contains(&"recall"), "{prompts}");
+    let got = sse_answer(
+        &c.post(
+            Some(&s),
+            &[],
+            rpc(5, "prompts/get", json!({"name": "recall", "arguments": {"topic": "dinner plans"}})),
+        )
+        .await
+        .body,
+    );
+    let text = got["result"]["messages"][0]["content"]["text"].as_str().expect("text");
+    assert!(text.contains("dinner plans") && text.contains("search_memories"), "{text}");
+}
