@@ -220,10 +220,15 @@ async fn mcp_over_stdio_with_the_official_rust_client() {
     use rmcp::ServiceExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().to_path_buf();
-    let cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_memd")).configure(|c| {
-        c.arg("mcp").arg("--data-dir").arg(&data).env("MEMD_LOG_LEVEL", "warn");
-    });
-    let client = ().serve(TokioChildProcess::new(cmd).expect("spawn memd mcp")).await.expect("initialize");
+    let start = || {
+        let cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_memd")).configure(|c| {
+            c.arg("mcp").arg("--data-dir").arg(&data).env("MEMD_LOG_LEVEL", "warn");
+        });
+        ().serve(TokioChildProcess::new(cmd).expect("spawn memd mcp"))
+    };
+    // Clients may start the server twice at once on one directory: both must come up.
+    let (client, second) = tokio::join!(start(), start());
+    let (client, second) = (client.expect("initialize"), second.expect("initialize the second"));
     let info = client.peer_info().expect("server info");
     assert_eq!(info.server_info.as_ref().map(|s| s.name.as_str()), Some("memd"));
     let tools: Vec<String> =
@@ -261,6 +266,12 @@ async fn mcp_over_stdio_with_the_official_rust_client() {
     let (err, found) = mcp_call(&client, "search_memories", query).await;
     assert!(!err, "{found}");
     assert_eq!(found["results"][0]["memory"]["id"], id.as_str(), "{found}");
+
+    let (err, seen) =
+        mcp_call(&second, "search_memories", json!({"query": "espresso", "mode": "keyword"})).await;
+    assert!(!err, "{seen}");
+    assert_eq!(seen["results"][0]["memory"]["id"], id.as_str(), "the second process sees the first's write");
+    second.cancel().await.expect("close the second session");
 
     let server = Server::start(dir.path()).await;
     let rest = reqwest::get(format!("{}/v1/memories/{id}", server.base)).await.expect("get");
