@@ -428,6 +428,19 @@ mod tests {
 
     #[test]
     #[allow(clippy::result_large_err)] // figment's Jail API fixes the error type
+    fn mcp_lists_come_from_the_environment_and_origins_need_a_scheme() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MEMD_MCP_ALLOWED_HOSTS", "[memd.internal, localhost]");
+            let cfg = Config::load(None, &ConfigOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(cfg.mcp.allowed_hosts, ["memd.internal", "localhost"]);
+            Ok(())
+        });
+        assert!(Config::from_toml_str("[mcp]\nallowed_origins = [\"localhost:3000\"]\n").is_err());
+        assert!(Config::from_toml_str("[mcp]\nallowed_origins = [\"http://localhost:3000\"]\n").is_ok());
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API fixes the error type
     fn layers_apply_in_order() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("m.toml", "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from/file\"\n")?;

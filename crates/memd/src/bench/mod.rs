@@ -12,6 +12,7 @@ mod corpus;
 mod ids;
 mod load;
 mod locomo;
+mod mcp;
 mod mix;
 mod recall;
 mod report;
@@ -40,6 +41,8 @@ pub enum BenchCmd {
     Load(LoadArgs),
     /// Retrieval quality on LoCoMo: recall@5/10/25/50 per mode and category, in-process.
     Recall(recall::RecallArgs),
+    /// `tools/call search_memories` latency over MCP (Streamable HTTP or stdio).
+    Mcp(mcp::McpArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -132,6 +135,7 @@ pub fn run(global: &crate::cli::Global, cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Load(args) => rt.block_on(run_load(args)),
         BenchCmd::Recall(args) => rt.block_on(recall::run(global.load()?, args)),
+        BenchCmd::Mcp(args) => rt.block_on(mcp::run(args, global.data_dir.clone())),
     }
 }
 
