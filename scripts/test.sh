@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 scripts/ensure-model.sh
 scripts/ensure-services.sh
+scripts/ensure-prometheus.sh
 cargo test --workspace --all-targets "$@"

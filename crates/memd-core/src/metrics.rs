@@ -35,6 +35,12 @@ pub fn describe() {
     describe_counter!(SEARCH_RESULT_CACHE_TOTAL, "Search result cache lookups by outcome (hit or miss).");
     describe_gauge!(INDEX_VECTORS, "Vectors in the vector index (all tenants).");
     describe_gauge!(INDEX_LEXICAL_DOCS, "Documents in the lexical index (all tenants).");
+    describe_histogram!(
+        memd_store::metrics::STORE_SECONDS,
+        Unit::Seconds,
+        "Store call latency by kind (read, snapshot, write incl. group commit and fsync)."
+    );
+    describe_gauge!(memd_store::metrics::STORE_READERS_BUSY, "Store read connections in use.");
     describe_gauge!(
         INDEX_BACKGROUND_JOBS,
         "Tenants with an ANN graph build or insert queued or running (0 when the index is settled)."

@@ -13,6 +13,11 @@ use utoipa::ToSchema;
 #[derive(Debug)]
 pub struct ApiError(pub ServiceError);
 
+/// The stable code of an error response, left in the response's extensions for the metrics
+/// middleware (`memd_http_errors_total{code}`).
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorName(pub &'static str);
+
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -42,6 +47,7 @@ impl IntoResponse for ApiError {
             error: ErrorDetail { code: code.name().to_owned(), message: self.0.public_message() },
         };
         let mut resp = (status, Json(body)).into_response();
+        resp.extensions_mut().insert(ErrorName(code.name()));
         if matches!(code, ErrorCode::Unauthorized) {
             resp.headers_mut().insert("www-authenticate", HeaderValue::from_static("Bearer"));
         }

@@ -9,6 +9,7 @@ pub mod error;
 mod extract;
 pub mod observe;
 pub mod openapi;
+pub mod process;
 mod routes;
 pub mod state;
 
@@ -92,13 +93,14 @@ async fn not_found() -> ApiError {
 }
 
 async fn overloaded(err: BoxError) -> Response {
-    let msg = if err.is::<tower::timeout::error::Elapsed>() {
-        "request timed out"
+    let (msg, reason) = if err.is::<tower::timeout::error::Elapsed>() {
+        ("request timed out", "timeout")
     } else if err.is::<tower::load_shed::error::Overloaded>() {
-        "server overloaded; retry shortly"
+        ("server overloaded; retry shortly", "overloaded")
     } else {
-        "service unavailable"
+        ("service unavailable", "other")
     };
+    metrics::counter!(observe::HTTP_REJECTED_TOTAL, "reason" => reason).increment(1);
     let mut resp = ApiError(ServiceError::Unavailable(msg.into())).into_response();
     if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
         resp.headers_mut().insert("retry-after", HeaderValue::from_static("1"));

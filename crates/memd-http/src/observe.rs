@@ -9,9 +9,14 @@ use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::error::ErrorName;
+
 pub const HTTP_REQUESTS_TOTAL: &str = "memd_http_requests_total";
 pub const HTTP_REQUEST_SECONDS: &str = "memd_http_request_duration_seconds";
 pub const HTTP_IN_FLIGHT: &str = "memd_http_requests_in_flight";
+pub const HTTP_ERRORS_TOTAL: &str = "memd_http_errors_total";
+pub const HTTP_REJECTED_TOTAL: &str = "memd_http_rejected_total";
+pub const INDEX_SEQ_LAG: &str = "memd_index_seq_lag";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -51,6 +56,12 @@ fn describe() {
         "HTTP request latency by route template and method."
     );
     describe_gauge!(HTTP_IN_FLIGHT, "HTTP requests being served.");
+    describe_counter!(HTTP_ERRORS_TOTAL, "Error responses by route template and stable error code.");
+    describe_counter!(
+        HTTP_REJECTED_TOTAL,
+        "Requests refused before routing by reason (overloaded: concurrency limit; timeout)."
+    );
+    describe_gauge!(INDEX_SEQ_LAG, "Change-log entries committed but not yet applied, by index.");
     describe_gauge!(crate::routes::mcp::MCP_SESSIONS, "Open MCP sessions on /mcp (Streamable HTTP).");
 }
 
@@ -66,6 +77,9 @@ pub async fn track(req: Request, next: Next) -> Response {
     metrics::gauge!(HTTP_IN_FLIGHT).increment(1.0);
     let resp = next.run(req).await;
     metrics::gauge!(HTTP_IN_FLIGHT).decrement(1.0);
+    if let Some(ErrorName(code)) = resp.extensions().get::<ErrorName>() {
+        metrics::counter!(HTTP_ERRORS_TOTAL, "route" => route.clone(), "code" => *code).increment(1);
+    }
     let status = resp.status().as_u16().to_string();
     metrics::histogram!(HTTP_REQUEST_SECONDS, "route" => route.clone(), "method" => method.clone())
         .record(started.elapsed().as_secs_f64());

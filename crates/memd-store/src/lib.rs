@@ -13,6 +13,7 @@ pub mod conformance;
 mod error;
 pub mod graph;
 pub mod keys;
+pub mod metrics;
 pub mod model;
 pub mod sqlite;
 mod validate;

@@ -135,6 +135,60 @@ async fn two_processes_on_one_data_directory_see_each_others_writes() {
     }
 }
 
+/// `/metrics` of the real server, after traffic that touches every subsystem (writes, searches of
+/// each mode, an error, MCP), passes `promtool check metrics` (Debian's prometheus package,
+/// installed by scripts/ensure-prometheus.sh) with no findings, and carries the process, build,
+/// error-code, store and lag metrics the runbooks read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_pass_promtool_lint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path()).await;
+    let c = reqwest::Client::new();
+    let (status, _) =
+        post(&c, format!("{}/v1/memories", server.base), json!({"user_id": "u", "content": "metrics check"}))
+            .await;
+    assert_eq!(status, 201);
+    for mode in ["keyword", "semantic", "hybrid"] {
+        let (status, _) = post(
+            &c,
+            format!("{}/v1/search", server.base),
+            json!({"query": "metrics", "user_id": "u", "mode": mode}),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) =
+        post(&c, format!("{}/v1/memories", server.base), json!({"user_id": "u", "content": ""})).await;
+    assert_eq!(status, 400);
+    let text =
+        c.get(format!("{}/metrics", server.base)).send().await.expect("metrics").text().await.expect("text");
+    for name in [
+        "memd_build_info{",
+        "memd_process_resident_memory_bytes ",
+        "memd_process_cpu_seconds_total ",
+        "memd_process_open_fds ",
+        "memd_http_errors_total{",
+        "memd_store_operation_duration_seconds_bucket{",
+        "memd_index_seq_lag{",
+        "memd_search_duration_seconds_bucket{",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
+    }
+    assert!(text.contains(r#"code="invalid_content""#), "errors are counted by code");
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (scripts/ensure-prometheus.sh installs it)");
+    use std::io::Write as _;
+    promtool.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write");
+    let out = promtool.wait_with_output().expect("promtool");
+    let findings = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && findings.trim().is_empty(), "promtool check metrics: {findings}");
+}
+
 #[tokio::test]
 async fn cli_config_validate_version_and_keys() {
     let dir = tempfile::tempdir().expect("tempdir");

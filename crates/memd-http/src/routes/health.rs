@@ -97,5 +97,14 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     ::metrics::gauge!(m::INDEX_VECTORS).set(indexer.vector().len() as f64);
     ::metrics::gauge!(m::INDEX_LEXICAL_DOCS).set(indexer.lexical().num_docs() as f64);
     ::metrics::gauge!(m::INDEX_BACKGROUND_JOBS).set(indexer.vector().background_jobs() as f64);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render())
+    let (lexical, vector) = indexer.applied();
+    // Other processes' commits show in the shared head; a store without one has no lag to see.
+    let head = s.service.store().committed_seq_hint().unwrap_or(lexical.max(vector));
+    for (index, applied) in [("lexical", lexical), ("vector", vector)] {
+        ::metrics::gauge!(crate::observe::INDEX_SEQ_LAG, "index" => index)
+            .set((head - applied).max(0) as f64);
+    }
+    let mut text = s.metrics.render();
+    text.push_str(&crate::process::render());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }

@@ -68,6 +68,45 @@ pub struct SqliteStore {
     /// Empty for an in-memory database, whose only connection is the writer.
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Read connections in use, for [`crate::metrics::STORE_READERS_BUSY`].
+    readers_busy: AtomicUsize,
+}
+
+/// Records a store call's duration (waiting for a connection included) when dropped.
+struct Timer {
+    kind: &'static str,
+    started: std::time::Instant,
+}
+
+impl Timer {
+    fn start(kind: &'static str) -> Self {
+        Self { kind, started: std::time::Instant::now() }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        metrics::histogram!(crate::metrics::STORE_SECONDS, "kind" => self.kind)
+            .record(self.started.elapsed().as_secs_f64());
+    }
+}
+
+/// Counts a read connection as busy while held.
+struct Busy<'a>(&'a AtomicUsize);
+
+impl<'a> Busy<'a> {
+    fn enter(n: &'a AtomicUsize) -> Self {
+        let now = n.fetch_add(1, Ordering::Relaxed) + 1;
+        metrics::gauge!(crate::metrics::STORE_READERS_BUSY).set(now as f64);
+        Busy(n)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let now = self.0.fetch_sub(1, Ordering::Relaxed).saturating_sub(1);
+        metrics::gauge!(crate::metrics::STORE_READERS_BUSY).set(now as f64);
+    }
 }
 
 impl SqliteStore {
@@ -99,6 +138,7 @@ impl SqliteStore {
             shared: Some(shared),
             readers,
             next_reader: AtomicUsize::new(0),
+            readers_busy: AtomicUsize::new(0),
         })
     }
 
@@ -112,6 +152,7 @@ impl SqliteStore {
             shared: None,
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
+            readers_busy: AtomicUsize::new(0),
         })
     }
 
@@ -127,18 +168,23 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
+        let _timer = Timer::start("write");
         self.writer.write(f)
     }
 
     /// Runs `f` on a read connection, each statement its own snapshot.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let _timer = Timer::start("read");
         let conn = self.reader();
+        let _busy = Busy::enter(&self.readers_busy);
         f(&conn)
     }
 
     /// Runs `f` in one read transaction: every statement sees the same snapshot.
     fn snapshot<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let _timer = Timer::start("snapshot");
         let mut conn = self.reader();
+        let _busy = Busy::enter(&self.readers_busy);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let out = f(&tx)?;
         tx.commit()?;
