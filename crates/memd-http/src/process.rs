@@ -67,6 +67,24 @@ fn max_open_files() -> Option<u64> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
+/// The memory this process may use: the cgroup v2 limit when one is set, else the machine's.
+fn memory_limit_bytes() -> Option<u64> {
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok();
+    if let Some(limit) = cgroup.and_then(|v| v.trim().parse::<u64>().ok()) {
+        return Some(limit);
+    }
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
 fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
 }
@@ -80,6 +98,17 @@ pub fn render() -> String {
          memd_build_info{{version=\"{}\"}} 1",
         env!("CARGO_PKG_VERSION")
     );
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    metric(&mut out, "memd_machine_cpus", "gauge", "CPUs this process may run on.", cpus);
+    if let Some(limit) = memory_limit_bytes() {
+        metric(
+            &mut out,
+            "memd_machine_memory_bytes",
+            "gauge",
+            "Memory this process may use (cgroup limit, else the machine's).",
+            limit,
+        );
+    }
     if let Some(p) = sample() {
         metric(
             &mut out,

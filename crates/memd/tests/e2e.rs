@@ -189,6 +189,81 @@ async fn metrics_pass_promtool_lint() {
     assert!(out.status.success() && findings.trim().is_empty(), "promtool check metrics: {findings}");
 }
 
+fn deploy_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/prometheus")
+}
+
+fn promtool(args: &[&str]) -> String {
+    let out = Command::new("promtool").args(args).current_dir(deploy_dir()).output().expect("promtool");
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "promtool {args:?}:\n{text}");
+    text
+}
+
+/// The shipped rules are valid and each fires (and stays quiet) as its unit test expects.
+#[test]
+fn shipped_alert_rules_pass_promtool_check_and_test() {
+    promtool(&["check", "rules", "alerts.yml"]);
+    promtool(&["check", "config", "prometheus.yml"]);
+    let tested = promtool(&["test", "rules", "alerts_test.yml"]);
+    assert!(tested.contains("SUCCESS"), "{tested}");
+}
+
+/// A real Prometheus (Debian's package) scrapes a running memd with the shipped configuration
+/// and rules: the target is up, memd's metrics arrive, and the rule groups are loaded and
+/// evaluated with nothing firing on a healthy server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_prometheus_scrapes_memd_and_evaluates_the_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path()).await;
+    let target = server.base.trim_start_matches("http://").to_owned();
+    let shipped = std::fs::read_to_string(deploy_dir().join("prometheus.yml")).expect("prometheus.yml");
+    let config = shipped
+        .replace("127.0.0.1:8420", &target)
+        .replace("scrape_interval: 15s", "scrape_interval: 1s")
+        .replace("evaluation_interval: 15s", "evaluation_interval: 1s");
+    std::fs::write(dir.path().join("prometheus.yml"), config).expect("write config");
+    std::fs::copy(deploy_dir().join("alerts.yml"), dir.path().join("alerts.yml")).expect("copy rules");
+    let port = free_port();
+    let mut prometheus = Command::new("prometheus")
+        .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus (scripts/ensure-prometheus.sh installs it)");
+    let api = format!("http://127.0.0.1:{port}/api/v1");
+    let query = |q: &str| {
+        let url = format!("{api}/query?query={q}");
+        async move { reqwest::get(url).await.ok()?.json::<Value>().await.ok() }
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let up = query("up%7Bjob%3D%22memd%22%7D").await;
+        let build = query("memd_build_info").await;
+        let value = |v: &Option<Value>| {
+            v.as_ref().and_then(|v| v["data"]["result"][0]["value"][1].as_str().map(str::to_owned))
+        };
+        if value(&up).as_deref() == Some("1") && value(&build).as_deref() == Some("1") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "prometheus never scraped memd: up={up:?} build={build:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let rules: Value = reqwest::get(format!("{api}/rules")).await.expect("rules").json().await.expect("json");
+    let groups = rules["data"]["groups"].as_array().expect("rule groups");
+    assert_eq!(groups.len(), 5, "{rules}");
+    let firing: Vec<&Value> = groups
+        .iter()
+        .flat_map(|g| g["rules"].as_array().into_iter().flatten())
+        .filter(|r| r["state"] == "firing")
+        .collect();
+    assert!(firing.is_empty(), "a healthy memd fires nothing: {firing:?}");
+    let _ = prometheus.kill();
+    let _ = prometheus.wait();
+}
+
 #[tokio::test]
 async fn cli_config_validate_version_and_keys() {
     let dir = tempfile::tempdir().expect("tempdir");
