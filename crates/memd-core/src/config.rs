@@ -357,6 +357,19 @@ impl Config {
         Ok(())
     }
 
+    /// This configuration with its secrets replaced by `<redacted>`, for display.
+    pub fn redacted(&self) -> Config {
+        let mut shown = self.clone();
+        let hide = |v: &mut Option<String>| {
+            if v.is_some() {
+                *v = Some("<redacted>".into());
+            }
+        };
+        hide(&mut shown.admin_token);
+        hide(&mut shown.embed.openai_api_key);
+        shown
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("memd.db")
     }

@@ -68,7 +68,7 @@ fn max_open_files() -> Option<u64> {
 }
 
 /// The memory this process may use: the cgroup v2 limit when one is set, else the machine's.
-fn memory_limit_bytes() -> Option<u64> {
+pub fn memory_limit_bytes() -> Option<u64> {
     let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok();
     if let Some(limit) = cgroup.and_then(|v| v.trim().parse::<u64>().ok()) {
         return Some(limit);
@@ -83,6 +83,24 @@ fn memory_limit_bytes() -> Option<u64> {
         .parse()
         .ok()?;
     Some(kb * 1024)
+}
+
+/// `(total, available)` bytes of the file system holding `path`.
+pub fn disk_usage(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c_path` is a valid NUL-terminated string and `st` is written by statvfs on success.
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    // The field types differ between targets (u32 on some 32-bit ones).
+    #[allow(clippy::unnecessary_cast)]
+    let (frsize, blocks, avail) = (st.f_frsize as u64, st.f_blocks as u64, st.f_bavail as u64);
+    Some((blocks * frsize, avail * frsize))
 }
 
 fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {

@@ -301,3 +301,57 @@ async fn ops_endpoints() {
     let Resp { headers, .. } = app.get("/health").await;
     assert!(headers.contains_key("x-request-id"));
 }
+
+#[tokio::test]
+async fn ops_api_health_status_and_metrics_as_json() {
+    let app = App::build(|c| c.admin_token = Some(fixture::ADMIN.into())).await;
+    let h = app.get("/api/health").await.ok(200);
+    let names: Vec<&str> = h.body["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    for want in ["store", "lexical_index", "vector_index", "embedder", "disk", "memory"] {
+        assert!(names.contains(&want), "{want} missing: {}", h.body);
+    }
+    let score = h.body["score"].as_f64().expect("score");
+    assert!((0.0..=1.0).contains(&score), "{}", h.body);
+    assert_eq!(h.body["phase"], "ready");
+
+    let s = app.get("/api/status").await.ok(200);
+    assert_eq!(s.body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(s.body["settings"]["admin_token"], "<redacted>", "secrets are never shown");
+    assert!(!s.body.to_string().contains(fixture::ADMIN));
+    assert_eq!(s.body["flags"]["mcp_http"], true);
+    assert!(s.body["embedder"].as_str().is_some_and(|m| m.starts_with("all-MiniLM-L6-v2")), "{}", s.body);
+
+    app.get("/v1/memories/00000000-0000-0000-0000-000000000000").await.err(404, "not_found");
+    let m = app.get("/api/metrics").await.ok(200);
+    assert!(m.body["timestamp"].as_str().is_some());
+    let families = &m.body["metrics"];
+    assert_eq!(families["memd_build_info"]["samples"][0]["value"], 1.0);
+    assert_eq!(families["memd_http_request_duration_seconds"]["type"], "histogram");
+    let errors = families["memd_http_errors_total"]["samples"].as_array().expect("errors counted");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["labels"]["code"] == "not_found" && e["labels"]["route"] == "/v1/memories/{id}"),
+        "{errors:?}"
+    );
+}
+
+#[tokio::test]
+async fn health_is_degraded_without_semantic_search() {
+    let app = App::build(|c| c.embed.provider = memd_core::config::EmbedProvider::None).await;
+    let h = app.get("/api/health").await.ok(200);
+    let embedder = h.body["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .find(|c| c["name"] == "embedder")
+        .cloned();
+    assert_eq!(embedder.expect("embedder component")["status"], "degraded");
+    assert!(matches!(h.body["status"].as_str(), Some("degraded" | "unhealthy")), "{}", h.body);
+    assert!(h.body["score"].as_f64().expect("score") < 1.0);
+}

@@ -133,12 +133,5 @@ pub fn validate_config(global: &Global, file: Option<PathBuf>) -> anyhow::Result
 }
 
 fn toml_summary(cfg: &Config) -> String {
-    let mut shown = cfg.clone();
-    if shown.admin_token.is_some() {
-        shown.admin_token = Some("<redacted>".into());
-    }
-    if shown.embed.openai_api_key.is_some() {
-        shown.embed.openai_api_key = Some("<redacted>".into());
-    }
-    serde_json::to_string_pretty(&shown).unwrap_or_default()
+    serde_json::to_string_pretty(&cfg.redacted()).unwrap_or_default()
 }

@@ -26,10 +26,40 @@ pub async fn live() -> Json<Liveness> {
 #[derive(Serialize, ToSchema)]
 pub struct Component {
     pub name: &'static str,
-    /// `healthy`, `degraded` or `critical`.
+    /// `healthy`, `degraded`, `unhealthy` or `critical` (best to worst).
     pub status: &'static str,
     pub detail: String,
     pub latency_ms: f64,
+}
+
+/// Statuses from best to worst, with the score each contributes to the overall health score.
+pub const LEVELS: [(&str, f64); 4] =
+    [("healthy", 1.0), ("degraded", 0.7), ("unhealthy", 0.3), ("critical", 0.0)];
+
+fn level(status: &str) -> usize {
+    LEVELS.iter().position(|(s, _)| *s == status).unwrap_or(LEVELS.len() - 1)
+}
+
+/// The worst status among `components` and the mean of their scores (1 when there are none).
+pub fn overall(components: &[Component]) -> (&'static str, f64) {
+    let worst = components.iter().map(|c| level(c.status)).max().unwrap_or(0);
+    let score = if components.is_empty() {
+        1.0
+    } else {
+        components.iter().map(|c| LEVELS[level(c.status)].1).sum::<f64>() / components.len() as f64
+    };
+    (LEVELS[worst].0, (score * 1000.0).round() / 1000.0)
+}
+
+/// Status of a fraction used (memory, disk): degraded above 80 %, unhealthy above 90 %,
+/// critical above 97 %.
+fn usage_status(used: f64) -> &'static str {
+    match used {
+        u if u > 0.97 => "critical",
+        u if u > 0.90 => "unhealthy",
+        u if u > 0.80 => "degraded",
+        _ => "healthy",
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -55,7 +85,7 @@ pub async fn ready(State(s): State<AppState>) -> (StatusCode, Json<Readiness>) {
     (code, Json(Readiness { status, components }))
 }
 
-async fn components(s: &AppState) -> Vec<Component> {
+pub async fn components(s: &AppState) -> Vec<Component> {
     let store = s.service.store().clone();
     let started = Instant::now();
     let ping = tokio::task::spawn_blocking(move || store.ping()).await;
@@ -85,7 +115,41 @@ async fn components(s: &AppState) -> Vec<Component> {
         latency_ms: 0.0,
     });
     out.push(Component { name: "embedder", status, detail, latency_ms: 0.0 });
+    out.push(disk(&s.service.config().data_dir));
+    out.push(memory());
     out
+}
+
+/// Free space of the data directory's file system.
+fn disk(dir: &std::path::Path) -> Component {
+    let (status, detail) = match crate::process::disk_usage(dir) {
+        Some((total, free)) if total > 0 => {
+            let used = 1.0 - free as f64 / total as f64;
+            (usage_status(used), format!("{:.1} % used, {} MiB free", used * 100.0, free >> 20))
+        }
+        _ => ("unhealthy", format!("cannot read the file system of {}", dir.display())),
+    };
+    Component { name: "disk", status, detail, latency_ms: 0.0 }
+}
+
+/// Resident memory against the limit (cgroup, else machine).
+fn memory() -> Component {
+    let (status, detail) = match (crate::process::sample(), crate::process::memory_limit_bytes()) {
+        (Some(p), Some(limit)) if limit > 0 => {
+            let used = p.resident_memory_bytes as f64 / limit as f64;
+            (
+                usage_status(used),
+                format!(
+                    "{} MiB resident, {:.1} % of {} MiB",
+                    p.resident_memory_bytes >> 20,
+                    used * 100.0,
+                    limit >> 20
+                ),
+            )
+        }
+        _ => ("healthy", "not measurable on this system".to_owned()),
+    };
+    Component { name: "memory", status, detail, latency_ms: 0.0 }
 }
 
 /// Prometheus text exposition.

@@ -4,4 +4,5 @@ pub mod admin;
 pub mod health;
 pub mod mcp;
 pub mod memories;
+pub mod ops;
 pub mod search;
