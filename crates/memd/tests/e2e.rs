@@ -260,6 +260,27 @@ async fn a_real_prometheus_scrapes_memd_and_evaluates_the_rules() {
         .filter(|r| r["state"] == "firing")
         .collect();
     assert!(firing.is_empty(), "a healthy memd fires nothing: {firing:?}");
+    // Every query of the shipped Grafana dashboard is valid PromQL over memd's metrics.
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(deploy_dir().join("../grafana/memd-dashboard.json")).expect("dashboard"),
+    )
+    .expect("dashboard JSON");
+    let c = reqwest::Client::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("expr").replace("$instance", ".*");
+            let r: Value = c
+                .get(format!("{api}/query"))
+                .query(&[("query", expr.as_str())])
+                .send()
+                .await
+                .expect("query")
+                .json()
+                .await
+                .expect("json");
+            assert_eq!(r["status"], "success", "{}: {expr}: {r}", panel["title"]);
+        }
+    }
     let _ = prometheus.kill();
     let _ = prometheus.wait();
 }
