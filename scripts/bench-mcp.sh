@@ -19,7 +19,7 @@ cargo build --release -p memd >&2
 MEMD="$CARGO_TARGET_DIR/release/memd"
 MEMD_LOG_LEVEL=warn "$MEMD" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" >&2 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -fs "$URL/health/ready" >/dev/null && break; sleep 0.2; done
 # Seeds the corpus once (a no-op when present) and waits until every memory is embedded.
 "$MEMD" bench load --url "$URL" --corpus "$SIZE" --wait-embedded --duration 1 --mix search=100 >/dev/null
