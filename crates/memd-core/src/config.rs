@@ -32,6 +32,23 @@ pub struct Config {
     pub search: SearchConfig,
     pub limits: LimitsConfig,
     pub mcp: McpConfig,
+    pub events: EventsConfig,
+}
+
+/// Retention of operational events (`GET /api/events`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Days an event is kept.
+    pub retention_days: u32,
+    /// Events kept at most (the oldest go first).
+    pub max_rows: usize,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self { retention_days: 30, max_rows: 100_000 }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +192,7 @@ impl Default for Config {
             search: SearchConfig::default(),
             limits: LimitsConfig::default(),
             mcp: McpConfig::default(),
+            events: EventsConfig::default(),
         }
     }
 }
@@ -249,7 +267,7 @@ pub enum ConfigError {
 }
 
 /// Sections of [`Config`]; an env var whose name starts with one of these selects it.
-const SECTIONS: [&str; 5] = ["storage", "embed", "search", "limits", "mcp"];
+const SECTIONS: [&str; 6] = ["storage", "embed", "search", "limits", "mcp", "events"];
 
 fn env_key(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
@@ -340,6 +358,9 @@ impl Config {
         }
         if l.request_timeout_ms < 100 {
             return bad("limits.request_timeout_ms must be at least 100");
+        }
+        if self.events.retention_days == 0 || self.events.max_rows == 0 {
+            return bad("events: retention_days and max_rows must be > 0");
         }
         let m = &self.mcp;
         if m.max_sessions == 0 || m.session_idle_secs == 0 {

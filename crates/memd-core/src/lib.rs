@@ -9,6 +9,7 @@ pub mod auth;
 mod bootstrap;
 pub mod config;
 mod error;
+pub mod events;
 pub mod fusion;
 pub mod graph;
 pub mod indexer;

@@ -39,6 +39,25 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// An operator of this server: the admin token, or anyone in local mode (no keys exist and memd
+/// listens on loopback), for the operations routes that show server-wide data (`/api/events`).
+pub struct Operator;
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let credential = credential(parts);
+        if state.service.auth().check_admin(credential.as_deref()).is_ok() {
+            return Ok(Operator);
+        }
+        match state.service.authenticate(None).await {
+            Ok(caller) if caller.local => Ok(Operator),
+            _ => Err(ApiError(memd_core::ServiceError::Unauthorized)),
+        }
+    }
+}
+
 /// JSON body with the API's error mapping.
 pub struct ApiJson<T>(pub T);
 

@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health", get(routes::ops::health))
         .route("/api/status", get(routes::ops::status))
         .route("/api/metrics", get(routes::ops::metrics))
+        .route("/api/events", get(routes::ops::events))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/mcp", any(routes::mcp::endpoint))
         .route_layer(middleware::from_fn(observe::track))

@@ -355,3 +355,33 @@ async fn health_is_degraded_without_semantic_search() {
     assert!(matches!(h.body["status"].as_str(), Some("degraded" | "unhealthy")), "{}", h.body);
     assert!(h.body["score"].as_f64().expect("score") < 1.0);
 }
+
+#[tokio::test]
+async fn events_are_for_operators_newest_first_with_filters() {
+    use memd_store::events::Severity;
+    let app = App::with_admin().await;
+    for (kind, n) in [("started", 1), ("alert_firing", 2), ("alert_resolved", 3)] {
+        app.service.record_event(kind, Severity::Warning, json!({"n": n})).await;
+    }
+    // Local mode (no keys yet): an operator.
+    let all = app.get("/api/events").await.ok(200);
+    let kinds: Vec<&str> =
+        all.body["events"].as_array().expect("events").iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(kinds, ["alert_resolved", "alert_firing", "started"]);
+    let one = app.get("/api/events?type=alert_firing").await.ok(200);
+    assert_eq!(one.body["events"][0]["details"]["n"], 2);
+    assert_eq!(one.body["events"][0]["severity"], "warning");
+    let page = app.get("/api/events?limit=2").await.ok(200);
+    let cursor = page.body["next_cursor"].as_str().expect("next page").to_owned();
+    let rest = app.get(&format!("/api/events?limit=2&cursor={cursor}")).await.ok(200);
+    assert_eq!(rest.body["events"][0]["type"], "started");
+    app.get("/api/events?limit=0").await.err(400, "invalid_limit");
+    app.get("/api/events?since=yesterday").await.err(400, "invalid_query_params");
+
+    // Once keys exist, only the admin token reads the timeline.
+    let key = app.admin_post("/admin/tenants/acme/keys", json!({"scopes": ["read", "write"]})).await.ok(201);
+    let key = key.body["key"].as_str().expect("key").to_owned();
+    app.get("/api/events").await.err(401, "unauthorized");
+    app.with_key(&key).get("/api/events").await.err(401, "unauthorized");
+    app.admin_get("/api/events").await.ok(200);
+}

@@ -11,6 +11,7 @@
 
 pub mod conformance;
 mod error;
+pub mod events;
 pub mod graph;
 pub mod keys;
 pub mod metrics;
@@ -162,6 +163,15 @@ pub trait Store: Send + Sync + 'static {
     fn revoke_key(&self, id: Uuid, now: DateTime<Utc>) -> Result<()>;
     /// Whether any unrevoked key exists (local mode is only allowed when none does).
     fn has_keys(&self) -> Result<bool>;
+
+    // ---- operational events (system-wide; see [`events`]) ----
+
+    /// Appends an event stamped `now`.
+    fn record_event(&self, e: &events::NewEvent, now: DateTime<Utc>) -> Result<events::Event>;
+    /// Events matching `q`, newest first.
+    fn events(&self, q: &events::EventQuery) -> Result<Vec<events::Event>>;
+    /// Deletes events older than `before`, then all but the newest `keep`; returns how many.
+    fn prune_events(&self, before: DateTime<Utc>, keep: usize) -> Result<u64>;
 
     // ---- health ----
 

@@ -60,6 +60,7 @@ cases!(
     graph_isolation,
     graph_paging,
     graph_mirror_memories,
+    events_lifecycle,
 );
 
 #[test]

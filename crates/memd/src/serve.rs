@@ -6,6 +6,8 @@ use std::time::Instant;
 use anyhow::Context;
 use memd_core::config::LogFormat;
 use memd_http::{observe, AppState};
+use memd_store::events::Severity;
+use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Global, ServeArgs};
@@ -60,12 +62,34 @@ async fn serve(cfg: memd_core::Config) -> anyhow::Result<()> {
     } else if !listen.ip().is_loopback() {
         tracing::info!(event = "auth_required", "listening beyond loopback: every request needs an API key");
     }
-    tracing::info!(event = "listening", addr = %listener.local_addr()?, startup_ms = started.elapsed().as_millis() as u64);
+    let addr = listener.local_addr()?;
+    let startup_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(event = "listening", %addr, startup_ms);
+    let details = json!({"version": env!("CARGO_PKG_VERSION"), "listen": addr.to_string(), "startup_ms": startup_ms,
+        "vectors": report.index.vectors_loaded, "embed_pending": report.embed_pending, "local_mode": local});
+    service.record_event("started", Severity::Info, details).await;
+    let pruning = tokio::spawn(prune_events(service.clone()));
     let state = AppState::new(service.clone(), metrics);
     memd_http::serve(listener, state, shutdown_signal()).await?;
+    pruning.abort();
+    let uptime_s = started.elapsed().as_secs();
+    service.record_event("stopped", Severity::Info, json!({"uptime_s": uptime_s, "reason": "signal"})).await;
     service.shutdown().await?;
     tracing::info!(event = "stopped", "embedding queue state and indexes persisted; bye");
     Ok(())
+}
+
+/// Applies the events retention at start and then hourly.
+async fn prune_events(service: memd_core::MemoryService) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match service.prune_events().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(event = "events_pruned", deleted = n),
+            Err(e) => tracing::warn!(event = "events_prune_failed", error_type = e.code().name(), error = %e),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -346,6 +346,19 @@ async fn sigterm_drains_and_exits_cleanly() {
     )
     .await;
     assert_eq!(v["results"].as_array().map(Vec::len), Some(1), "{v}");
+    // The timeline shows the stop and both starts, newest first.
+    let events: Value = c
+        .get(format!("{}/api/events", server.base))
+        .send()
+        .await
+        .expect("events")
+        .json()
+        .await
+        .expect("json");
+    let kinds: Vec<&str> =
+        events["events"].as_array().expect("events").iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(kinds, ["started", "stopped", "started"], "{events}");
+    assert!(events["events"][1]["details"]["uptime_s"].is_u64(), "{events}");
 }
 
 /// Calls an MCP tool and returns (is_error, structured content).

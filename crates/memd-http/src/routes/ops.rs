@@ -1,7 +1,8 @@
 //! The operations API: `/api/health` (components, overall status and 0–1 score),
 //! `/api/status` (version, uptime, the settings and flags in effect) and `/api/metrics` (the
-//! Prometheus metrics as JSON with a timestamp). Unauthenticated like `/health` and `/metrics`;
-//! secrets are never shown.
+//! Prometheus metrics as JSON with a timestamp) are unauthenticated like `/health` and
+//! `/metrics` and never show secrets; `/api/events` (the operational timeline) is for operators:
+//! the admin token, or local mode.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,12 @@ use axum::Json;
 use chrono::Utc;
 use serde_json::{json, Value};
 
+use chrono::DateTime;
+use memd_store::events::EventQuery;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::extract::{ApiQuery, Operator};
 use crate::routes::health::{components, overall};
 use crate::state::{AppState, Phase};
 
@@ -71,6 +78,39 @@ pub async fn status(State(s): State<AppState>) -> Json<Value> {
         },
         "settings": cfg.redacted(),
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsParams {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    since: Option<DateTime<Utc>>,
+    limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// `GET /api/events?type=&since=&limit=&cursor=`: events newest first.
+pub async fn events(
+    _: Operator,
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<EventsParams>,
+) -> Result<Json<Value>, ApiError> {
+    let before_id = match p.cursor.as_deref().map(str::parse::<i64>).transpose() {
+        Ok(c) => c,
+        Err(_) => {
+            return Err(ApiError(memd_core::ServiceError::invalid(
+                "invalid_cursor",
+                "cursor is not a next_cursor",
+            )))
+        }
+    };
+    let limit = p.limit.unwrap_or(100);
+    let q = EventQuery { kind: p.kind, since: p.since, before_id, limit };
+    let events = s.service.events(q).await?;
+    let next_cursor = (events.len() == limit).then(|| events.last().map(|e| e.id.to_string())).flatten();
+    Ok(Json(json!({"events": events, "next_cursor": next_cursor})))
 }
 
 /// The metrics of `/metrics` as JSON: families with type, help and samples.

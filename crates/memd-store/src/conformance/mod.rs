@@ -6,6 +6,7 @@
 //! Times are based on the wall clock (truncated to milliseconds) because a few system-level reads
 //! (`count`, scans) judge expiry by it.
 
+mod events;
 mod graph;
 mod keys;
 mod listing;
@@ -18,6 +19,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::{Filter, ListQuery, Memory, NewMemory, Store, TenantId};
 
+pub use events::events_lifecycle;
 pub use graph::{graph_isolation, graph_mirror_memories, graph_paging, graph_reference_semantics};
 pub use keys::keys_lifecycle;
 pub use listing::{filters_match_reference, list_pagination, tag_stats};
@@ -52,6 +54,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("graph_isolation", graph_isolation),
     ("graph_paging", graph_paging),
     ("graph_mirror_memories", graph_mirror_memories),
+    ("events_lifecycle", events_lifecycle),
 ];
 
 /// Runs every case, each on a fresh store from `make`.

@@ -8,6 +8,7 @@
 
 mod codec;
 mod embeddings;
+mod events;
 mod graph;
 mod keys;
 mod memories;

@@ -137,6 +137,18 @@ CREATE TABLE kg_relations (
 );
 CREATE INDEX kg_relations_dst ON kg_relations (tenant, user_id, dst);
 "#,
+    r#"
+-- Operational events (system-wide; no memory content, no secrets), pruned by age and count.
+CREATE TABLE events (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    type       TEXT NOT NULL,
+    severity   TEXT NOT NULL,
+    details    TEXT NOT NULL,              -- JSON
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX events_created ON events (created_at);
+CREATE INDEX events_type ON events (type, id);
+"#,
 ];
 
 /// The schema version this binary writes.

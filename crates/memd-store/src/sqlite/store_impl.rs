@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{embeddings, graph, keys, memories, query, SqliteStore};
+use super::{embeddings, events, graph, keys, memories, query, SqliteStore};
+use crate::events::{Event, EventQuery, NewEvent};
 use crate::graph::{Graph, GraphRead, GraphWrite, GraphWritten};
 use crate::{
     ApiKey, Change, DeleteScope, EmbeddingWrite, HistoryEntry, ListQuery, Memory, MemoryPatch, NewMemory,
@@ -164,6 +165,19 @@ impl Store for SqliteStore {
 
     fn has_keys(&self) -> Result<bool> {
         self.read(keys::has_any)
+    }
+
+    fn record_event(&self, e: &NewEvent, now: DateTime<Utc>) -> Result<Event> {
+        let e = e.clone();
+        self.write(move |c| events::record(c, &e, now))
+    }
+
+    fn events(&self, q: &EventQuery) -> Result<Vec<Event>> {
+        self.read(|c| events::list(c, q))
+    }
+
+    fn prune_events(&self, before: DateTime<Utc>, keep: usize) -> Result<u64> {
+        self.write(move |c| events::prune(c, before, keep))
     }
 
     fn ping(&self) -> Result<()> {

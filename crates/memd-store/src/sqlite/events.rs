@@ -1,0 +1,80 @@
+//! The `events` table: append, read newest first, prune by age and count.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, ToSql};
+
+use super::codec::{self, micros};
+use crate::events::{Event, EventQuery, NewEvent, Severity};
+use crate::{Result, StoreError};
+
+pub(super) fn record(c: &Connection, e: &NewEvent, now: DateTime<Utc>) -> Result<Event> {
+    if e.kind.contains('\0') || e.kind.is_empty() {
+        return Err(StoreError::Invalid("event type must be non-empty text without NUL".into()));
+    }
+    let details = codec::to_json(&e.details)?;
+    let at = codec::truncate(now);
+    c.prepare_cached("INSERT INTO events (type, severity, details, created_at) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![e.kind, e.severity.as_str(), details, micros(at)])?;
+    Ok(Event {
+        id: c.last_insert_rowid(),
+        kind: e.kind.clone(),
+        severity: e.severity,
+        details: e.details.clone(),
+        created_at: at,
+    })
+}
+
+pub(super) fn list(c: &Connection, q: &EventQuery) -> Result<Vec<Event>> {
+    let mut sql = String::from("SELECT id, type, severity, details, created_at FROM events WHERE 1 = 1");
+    let since = q.since.map(micros);
+    let mut args: Vec<&dyn ToSql> = Vec::new();
+    if let Some(kind) = &q.kind {
+        args.push(kind);
+        sql.push_str(&format!(" AND type = ?{}", args.len()));
+    }
+    if let Some(since) = &since {
+        args.push(since);
+        sql.push_str(&format!(" AND created_at >= ?{}", args.len()));
+    }
+    if let Some(before) = &q.before_id {
+        args.push(before);
+        sql.push_str(&format!(" AND id < ?{}", args.len()));
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", q.limit.max(1)));
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(args.as_slice(), |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, kind, severity, details, at) = row?;
+        out.push(Event {
+            id,
+            kind,
+            severity: Severity::parse(&severity)
+                .ok_or_else(|| StoreError::Corrupt(format!("event severity {severity:?}")))?,
+            details: serde_json::from_str(&details)
+                .map_err(|e| StoreError::Corrupt(format!("event details: {e}")))?,
+            created_at: codec::time(at)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Deletes events older than `before` and, beyond that, all but the newest `keep`.
+pub(super) fn prune(c: &Connection, before: DateTime<Utc>, keep: usize) -> Result<u64> {
+    let old = c.prepare_cached("DELETE FROM events WHERE created_at < ?1")?.execute([micros(before)])?;
+    let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+    let excess = c
+        .prepare_cached(
+            "DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+        )?
+        .execute([keep])?;
+    Ok((old + excess) as u64)
+}
