@@ -8,18 +8,10 @@
 # ONLY=search or ONLY=add runs just those rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/env.sh
 SIZE=${1:-100k}
 DATA=${2:-/tmp/memd-bench-$SIZE}
 PORT=${MEMD_BENCH_PORT:-18420}
-URL=http://127.0.0.1:$PORT
-scripts/ensure-model.sh
-cargo build --release -p memd >&2
-MEMD="$CARGO_TARGET_DIR/release/memd"
-MEMD_LOG_LEVEL=warn "$MEMD" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" >&2 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
-for _ in $(seq 100); do curl -fs "$URL/health/ready" >/dev/null && break; sleep 0.2; done
+. scripts/bench-server.sh
 
 run() { # run <label> <bench load flags…>: one row
   local label=$1; shift

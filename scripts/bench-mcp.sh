@@ -8,19 +8,11 @@
 # directory) at concurrency 1 and 8. Prints one markdown row per run (p50 / p95 / p99 in ms).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/env.sh
 SIZE=${1:-10k}
 DATA=${2:-/tmp/memd-bench-$SIZE}
 PORT=${MEMD_BENCH_PORT:-18420}
-URL=http://127.0.0.1:$PORT
 DURATION=${DURATION:-20}
-scripts/ensure-model.sh
-cargo build --release -p memd >&2
-MEMD="$CARGO_TARGET_DIR/release/memd"
-MEMD_LOG_LEVEL=warn "$MEMD" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" >&2 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -fs "$URL/health/ready" >/dev/null && break; sleep 0.2; done
+. scripts/bench-server.sh
 # Seeds the corpus once (a no-op when present) and waits until every memory is embedded.
 "$MEMD" bench load --url "$URL" --corpus "$SIZE" --wait-embedded --duration 1 --mix search=100 >/dev/null
 

@@ -1,57 +1,14 @@
 //! `memd bench load` against the real binary: a small corpus, two seconds of the default mix,
 //! and a JSON report with searches and adds and no errors; then a search-only run at concurrency 1.
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(data: &Path) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-        let listen = format!("127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_memd"))
-            .args(["serve", "--listen", &listen, "--data-dir"])
-            .arg(data)
-            .env("MEMD_LOG_LEVEL", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn memd");
-        let s = Server { child, base: format!("http://{listen}") };
-        s.wait_ready();
-        s
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        loop {
-            let ready = rt.block_on(async {
-                reqwest::get(format!("{}/health/ready", self.base)).await.is_ok_and(|r| r.status() == 200)
-            });
-            if ready {
-                return;
-            }
-            assert!(Instant::now() < deadline, "memd did not become ready");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::Server;
 
 fn bench(server: &Server, extra: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_memd"))
@@ -70,7 +27,7 @@ fn bench(server: &Server, extra: &[&str]) -> Value {
 #[test]
 fn bench_load_seeds_drives_the_mix_and_reports_json() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path());
+    let server = Server::start_blocking(dir.path());
     // Keyword searches do not wait for the (debug-build) embedder, so two seconds hold
     // hundreds of operations and every op of the mix shows up.
     let v = bench(&server, &["--concurrency", "4", "--query-mode", "keyword"]);

@@ -1,66 +1,14 @@
 //! End-to-end tests that drive the real `memd` binary over HTTP.
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-fn memd(args: &[&str], data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_memd"));
-    c.args(args).arg("--data-dir").arg(data).env("MEMD_LOG_LEVEL", "warn");
-    c
-}
-
-impl Server {
-    async fn start(data: &Path) -> Server {
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let child = memd(&["serve", "--listen", &listen], data)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn memd");
-        let s = Server { child, base: format!("http://{listen}") };
-        s.wait_ready().await;
-        s
-    }
-
-    async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = reqwest::get(format!("{}/health/ready", self.base)).await {
-                if r.status() == 200 {
-                    return;
-                }
-            }
-            assert!(Instant::now() < deadline, "memd did not become ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn kill9(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{free_port, memd, Server};
 
 async fn post(c: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
     let r = c.post(url).json(&body).send().await.expect("send");

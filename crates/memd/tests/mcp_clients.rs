@@ -6,8 +6,9 @@
 //! The clients are installed by `scripts/ensure-mcp-clients.sh` (once per machine, into the user's
 //! cache; a no-op when present) and the client scripts are in `tests/mcp-clients/`.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -15,6 +16,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use common::{memd, Server};
 
 const MEMD: &str = env!("CARGO_BIN_EXE_memd");
 
@@ -80,64 +83,15 @@ fn clients() -> &'static Clients {
     })
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-fn memd(args: &[&str], data: &Path) -> Command {
-    let mut c = Command::new(MEMD);
-    c.args(args).arg("--data-dir").arg(data).env("MEMD_LOG_LEVEL", "warn");
-    c
-}
-
-/// `memd serve` on a free loopback port; killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    async fn start(data: &Path) -> Server {
-        let listen = format!("127.0.0.1:{}", free_port());
-        let child = memd(&["serve", "--listen", &listen], data)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn memd serve");
-        let server = Server { child, base: format!("http://{listen}") };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = reqwest::get(format!("{}/health/ready", server.base)).await {
-                if r.status() == 200 {
-                    return server;
-                }
-            }
-            assert!(Instant::now() < deadline, "memd serve did not become ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+/// GET /v1/memories/{id} on `server`: (status, body).
+async fn memory_of(server: &Server, id: &str, key: Option<&str>) -> (u16, Value) {
+    let mut req = reqwest::Client::new().get(format!("{}/v1/memories/{id}", server.base));
+    if let Some(key) = key {
+        req = req.bearer_auth(key);
     }
-
-    fn mcp_url(&self) -> String {
-        format!("{}/mcp", self.base)
-    }
-
-    /// GET /v1/memories/{id}: (status, body).
-    async fn memory(&self, id: &str, key: Option<&str>) -> (u16, Value) {
-        let mut req = reqwest::Client::new().get(format!("{}/v1/memories/{id}", self.base));
-        if let Some(key) = key {
-            req = req.bearer_auth(key);
-        }
-        let r = req.send().await.expect("GET memory");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    let r = req.send().await.expect("GET memory");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 /// Runs a command to completion within `timeout` (killed after it), capturing its output.
@@ -263,13 +217,13 @@ async fn python_roundtrip(mut rt: Roundtrip, server: &Server, key: Option<&str>)
     let started = Instant::now();
     let stored = rt.expect_event("stored", Duration::from_secs(60));
     let id = stored["id"].as_str().expect("id").to_owned();
-    let (status, rest) = server.memory(&id, key).await;
+    let (status, rest) = memory_of(server, &id, key).await;
     assert_eq!(status, 200, "the memory added through MCP is stored: {rest}");
     assert_eq!(rest["content"], "Alice drinks an espresso every morning before work");
     assert_eq!(rest["user_id"], stored["user_id"]);
     rt.resume();
     let done = rt.finish();
-    let (status, rest) = server.memory(&id, key).await;
+    let (status, rest) = memory_of(server, &id, key).await;
     assert_eq!(status, 404, "deleted through MCP: {rest}");
     let field = |k: &str| done[k].as_str().unwrap_or("?").to_owned();
     eprintln!(
@@ -435,7 +389,7 @@ async fn inspector_cli_over_stdio() {
     ]);
     let id = tokio::task::spawn_blocking(move || inspector_session(&target)).await.expect("inspector");
     let server = Server::start(dir.path()).await;
-    assert_eq!(server.memory(&id, None).await.0, 200, "stored by memd mcp");
+    assert_eq!(memory_of(&server, &id, None).await.0, 200, "stored by memd mcp");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -445,7 +399,7 @@ async fn inspector_cli_over_http() {
     let server = Server::start(dir.path()).await;
     let target = Target::Http(server.mcp_url());
     let id = tokio::task::spawn_blocking(move || inspector_session(&target)).await.expect("inspector");
-    assert_eq!(server.memory(&id, None).await.0, 200, "stored through /mcp");
+    assert_eq!(memory_of(&server, &id, None).await.0, 200, "stored through /mcp");
 }
 
 /// The conformance suite's server scenarios that need none of the suite's own test tools,

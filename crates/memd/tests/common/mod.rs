@@ -1,0 +1,81 @@
+//! What every end-to-end test binary of this crate shares: the real `memd` binary on a temporary
+//! data directory, and a `memd serve` on a free loopback port (killed on drop).
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// `memd ARGS --data-dir DATA`, logging only warnings.
+pub fn memd(args: &[&str], data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_memd"));
+    c.args(args).arg("--data-dir").arg(data).env("MEMD_LOG_LEVEL", "warn");
+    c
+}
+
+/// `memd serve` on a free loopback port.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    /// Starts the server and waits until it is ready.
+    pub async fn start(data: &Path) -> Server {
+        let s = Self::spawn(data);
+        s.wait_ready().await;
+        s
+    }
+
+    /// [`Server::start`] for tests without an async runtime.
+    pub fn start_blocking(data: &Path) -> Server {
+        let s = Self::spawn(data);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(s.wait_ready());
+        s
+    }
+
+    fn spawn(data: &Path) -> Server {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let child = memd(&["serve", "--listen", &listen], data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn memd serve");
+        Server { child, base: format!("http://{listen}") }
+    }
+
+    pub async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = reqwest::get(format!("{}/health/ready", self.base)).await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "memd serve did not become ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn mcp_url(&self) -> String {
+        format!("{}/mcp", self.base)
+    }
+
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,12 @@
+# Sourced by the benchmark scripts, after they set SIZE, DATA and PORT: installs the model,
+# builds the release binary ($MEMD), starts `memd serve` on $DATA at 127.0.0.1:$PORT ($URL,
+# pid $SERVER, stopped when the script exits) and waits until it is ready.
+. scripts/env.sh
+URL=http://127.0.0.1:$PORT
+scripts/ensure-model.sh
+cargo build --release -p memd >&2
+MEMD="$CARGO_TARGET_DIR/release/memd"
+MEMD_LOG_LEVEL=warn "$MEMD" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" >&2 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -fs "$URL/health/ready" >/dev/null && break; sleep 0.2; done
