@@ -16,8 +16,11 @@
 mod context;
 mod graph_tools;
 pub mod http;
+mod schema;
 mod tools;
 mod views;
+
+use std::sync::{Arc, OnceLock};
 
 use memd_core::{Caller, MemoryService, ServiceError, DEFAULT_USER};
 use rmcp::handler::server::router::prompt::PromptRouter;
@@ -79,9 +82,21 @@ impl MemdMcp {
         }
     }
 
-    /// Every tool: the memory tools and the knowledge-graph tools.
+    /// Every tool: the memory tools and the knowledge-graph tools, their input schemas made
+    /// portable ([`schema`]); built once, cloned per session.
     fn routes() -> ToolRouter<Self> {
-        Self::tool_router() + Self::graph_router()
+        static ROUTES: OnceLock<ToolRouter<MemdMcp>> = OnceLock::new();
+        ROUTES
+            .get_or_init(|| {
+                let mut router = Self::tool_router() + Self::graph_router();
+                for route in router.map.values_mut() {
+                    let mut input = (*route.attr.input_schema).clone();
+                    schema::portable(&mut input);
+                    route.attr.input_schema = Arc::new(input);
+                }
+                router
+            })
+            .clone()
     }
 
     /// The caller of the tool call with these extensions.

@@ -342,8 +342,16 @@ async fn mcp_over_stdio_with_the_official_rust_client() {
     let (client, second) = (client.expect("initialize"), second.expect("initialize the second"));
     let info = client.peer_info().expect("server info");
     assert_eq!(info.server_info.as_ref().map(|s| s.name.as_str()), Some("memd"));
-    let tools: Vec<String> =
-        client.list_all_tools().await.expect("tools/list").into_iter().map(|t| t.name.to_string()).collect();
+    let listed = client.list_all_tools().await.expect("tools/list");
+    for t in &listed {
+        let schema = serde_json::to_string(&t.input_schema).expect("schema");
+        assert!(
+            !schema.contains("\"null\""),
+            "{}: a portable schema has no null alternatives: {schema}",
+            t.name
+        );
+    }
+    let tools: Vec<String> = listed.into_iter().map(|t| t.name.to_string()).collect();
     for want in [
         "add_memory",
         "search_memories",
