@@ -132,6 +132,7 @@ pub fn open_with(
         pipeline_state: state,
         auth,
         started_at: Utc::now(),
+        perf: crate::perf::PerfRecorder::default(),
     };
     Ok((MemoryService::from_inner(inner), report))
 }

@@ -33,6 +33,21 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub mcp: McpConfig,
     pub events: EventsConfig,
+    pub perf: PerfConfig,
+}
+
+/// Retention of the per-minute performance history (`GET /api/performance`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PerfConfig {
+    /// Days of history kept (8 covers the "same hours of the last 7 days" baseline).
+    pub retention_days: u32,
+}
+
+impl Default for PerfConfig {
+    fn default() -> Self {
+        Self { retention_days: 8 }
+    }
 }
 
 /// Retention of operational events (`GET /api/events`).
@@ -193,6 +208,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             mcp: McpConfig::default(),
             events: EventsConfig::default(),
+            perf: PerfConfig::default(),
         }
     }
 }
@@ -267,7 +283,7 @@ pub enum ConfigError {
 }
 
 /// Sections of [`Config`]; an env var whose name starts with one of these selects it.
-const SECTIONS: [&str; 6] = ["storage", "embed", "search", "limits", "mcp", "events"];
+const SECTIONS: [&str; 7] = ["storage", "embed", "search", "limits", "mcp", "events", "perf"];
 
 fn env_key(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
@@ -361,6 +377,9 @@ impl Config {
         }
         if self.events.retention_days == 0 || self.events.max_rows == 0 {
             return bad("events: retention_days and max_rows must be > 0");
+        }
+        if self.perf.retention_days == 0 || self.perf.retention_days > 400 {
+            return bad("perf.retention_days must be 1..=400");
         }
         let m = &self.mcp;
         if m.max_sessions == 0 || m.session_idle_secs == 0 {

@@ -14,6 +14,7 @@ pub mod fusion;
 pub mod graph;
 pub mod indexer;
 pub mod metrics;
+pub mod perf;
 pub mod pipeline;
 pub mod promote;
 mod result_cache;

@@ -92,7 +92,11 @@ impl MemoryService {
         self.see_other_writers().await?;
         // Read before searching: a write landing meanwhile makes this entry stale at once.
         let generation = self.inner.indexer.generation(&caller.tenant);
-        let response = match key.as_ref().and_then(|k| cache.get(k, generation)) {
+        let cached = key.as_ref().and_then(|k| cache.get(k, generation));
+        if key.is_some() {
+            self.inner.perf.cache_lookup(cached.is_some());
+        }
+        let response = match cached {
             Some(cached) => cached,
             None => {
                 let _running = self.inner.pipeline_state.foreground();

@@ -41,6 +41,7 @@ pub(crate) struct Inner {
     pub pipeline_state: Arc<PipelineState>,
     pub auth: Authenticator,
     pub started_at: DateTime<Utc>,
+    pub perf: crate::perf::PerfRecorder,
 }
 
 /// A memory to add. `user_id` defaults per [`Caller::user_for_write`].

@@ -62,9 +62,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/status", get(routes::ops::status))
         .route("/api/metrics", get(routes::ops::metrics))
         .route("/api/events", get(routes::ops::events))
+        .route("/api/performance", get(routes::ops::performance))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/mcp", any(routes::mcp::endpoint))
-        .route_layer(middleware::from_fn(observe::track))
+        .route_layer(middleware::from_fn_with_state(state.clone(), observe::track))
         .fallback(not_found)
         .with_state(state);
     let bounded = ServiceBuilder::new()

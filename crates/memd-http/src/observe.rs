@@ -4,12 +4,13 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::error::ErrorName;
+use crate::state::AppState;
 
 pub const HTTP_REQUESTS_TOTAL: &str = "memd_http_requests_total";
 pub const HTTP_REQUEST_SECONDS: &str = "memd_http_request_duration_seconds";
@@ -65,8 +66,9 @@ fn describe() {
     describe_gauge!(crate::routes::mcp::MCP_SESSIONS, "Open MCP sessions on /mcp (Streamable HTTP).");
 }
 
-/// Records count and latency labelled by the matched route template, never the raw path.
-pub async fn track(req: Request, next: Next) -> Response {
+/// Records count and latency labelled by the matched route template, never the raw path, in
+/// the Prometheus metrics and in the performance history.
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -80,9 +82,11 @@ pub async fn track(req: Request, next: Next) -> Response {
     if let Some(ErrorName(code)) = resp.extensions().get::<ErrorName>() {
         metrics::counter!(HTTP_ERRORS_TOTAL, "route" => route.clone(), "code" => *code).increment(1);
     }
+    let elapsed = started.elapsed();
+    state.service.perf().request(&route, resp.status().is_server_error(), elapsed);
     let status = resp.status().as_u16().to_string();
     metrics::histogram!(HTTP_REQUEST_SECONDS, "route" => route.clone(), "method" => method.clone())
-        .record(started.elapsed().as_secs_f64());
+        .record(elapsed.as_secs_f64());
     metrics::counter!(HTTP_REQUESTS_TOTAL, "route" => route, "method" => method, "status" => status)
         .increment(1);
     resp

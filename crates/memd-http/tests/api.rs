@@ -385,3 +385,33 @@ async fn events_are_for_operators_newest_first_with_filters() {
     app.with_key(&key).get("/api/events").await.err(401, "unauthorized");
     app.admin_get("/api/events").await.ok(200);
 }
+
+#[tokio::test]
+async fn performance_reports_routes_cache_and_baselines_across_a_flush() {
+    let app = App::local().await;
+    for i in 0..5 {
+        app.post("/v1/memories", json!({"user_id": "u", "content": format!("note {i} about the garden")}))
+            .await
+            .ok(201);
+    }
+    for _ in 0..3 {
+        app.post("/v1/search", json!({"query": "garden", "user_id": "u", "mode": "keyword"})).await.ok(200);
+    }
+    let before = app.get("/api/performance?hours=1").await.ok(200);
+    let add = &before.body["routes"]["/v1/memories"];
+    assert_eq!(add["requests"], 5, "{}", before.body);
+    assert_eq!(add["errors"], 0);
+    assert!(add["p95_ms"].as_f64().is_some_and(|p| p > 0.0), "{}", before.body);
+    assert_eq!(before.body["routes"]["/v1/search"]["requests"], 3);
+    // Same query three times: one miss, then two hits.
+    assert_eq!(before.body["cache"], json!({"lookups": 3, "hits": 2, "hit_rate": 0.6667}));
+    assert!(before.body["baselines"]["trailing_24h"]["requests"].as_u64().is_some_and(|n| n >= 8));
+    assert_eq!(before.body["baselines"]["same_hours_last_7d"]["requests"], 0);
+
+    // Moving finished minutes into the store neither loses nor double-counts them.
+    app.service.flush_perf().await.expect("flush");
+    let after = app.get("/api/performance?hours=1").await.ok(200);
+    assert_eq!(after.body["routes"]["/v1/memories"]["requests"], 5, "{}", after.body);
+    app.get("/api/performance?hours=0").await.err(400, "invalid_hours");
+    app.get("/api/performance?hours=1000").await.err(400, "invalid_hours");
+}

@@ -16,6 +16,7 @@ pub mod graph;
 pub mod keys;
 pub mod metrics;
 pub mod model;
+pub mod perf;
 pub mod sqlite;
 mod validate;
 
@@ -172,6 +173,15 @@ pub trait Store: Send + Sync + 'static {
     fn events(&self, q: &events::EventQuery) -> Result<Vec<events::Event>>;
     /// Deletes events older than `before`, then all but the newest `keep`; returns how many.
     fn prune_events(&self, before: DateTime<Utc>, keep: usize) -> Result<u64>;
+
+    // ---- performance history (see [`perf`]) ----
+
+    /// Adds these minutes (merging into rows already there).
+    fn put_perf(&self, rows: &[perf::PerfMinute]) -> Result<()>;
+    /// Minutes `from <= minute < to` (unix minutes), by minute then series.
+    fn perf_range(&self, from: i64, to: i64) -> Result<Vec<perf::PerfMinute>>;
+    /// Deletes minutes before `before`; returns how many rows.
+    fn prune_perf(&self, before: i64) -> Result<u64>;
 
     // ---- health ----
 

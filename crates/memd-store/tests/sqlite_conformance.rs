@@ -61,6 +61,7 @@ cases!(
     graph_paging,
     graph_mirror_memories,
     events_lifecycle,
+    perf_history,
 );
 
 #[test]

@@ -68,10 +68,13 @@ async fn serve(cfg: memd_core::Config) -> anyhow::Result<()> {
     let details = json!({"version": env!("CARGO_PKG_VERSION"), "listen": addr.to_string(), "startup_ms": startup_ms,
         "vectors": report.index.vectors_loaded, "embed_pending": report.embed_pending, "local_mode": local});
     service.record_event("started", Severity::Info, details).await;
-    let pruning = tokio::spawn(prune_events(service.clone()));
+    let housekeeping = tokio::spawn(housekeeping(service.clone()));
     let state = AppState::new(service.clone(), metrics);
     memd_http::serve(listener, state, shutdown_signal()).await?;
-    pruning.abort();
+    housekeeping.abort();
+    if let Err(e) = service.flush_perf().await {
+        tracing::warn!(event = "perf_flush_failed", error_type = e.code().name(), error = %e);
+    }
     let uptime_s = started.elapsed().as_secs();
     service.record_event("stopped", Severity::Info, json!({"uptime_s": uptime_s, "reason": "signal"})).await;
     service.shutdown().await?;
@@ -79,15 +82,27 @@ async fn serve(cfg: memd_core::Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Applies the events retention at start and then hourly.
-async fn prune_events(service: memd_core::MemoryService) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
+/// Every minute, moves the finished minutes of the performance history into the store; at start
+/// and then hourly, applies the retention of events and performance history.
+async fn housekeeping(service: memd_core::MemoryService) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    for tick in 0u64.. {
         every.tick().await;
-        match service.prune_events().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(event = "events_pruned", deleted = n),
-            Err(e) => tracing::warn!(event = "events_prune_failed", error_type = e.code().name(), error = %e),
+        if let Err(e) = service.flush_perf().await {
+            tracing::warn!(event = "perf_flush_failed", error_type = e.code().name(), error = %e);
+        }
+        if tick % 60 != 0 {
+            continue;
+        }
+        let pruned = (service.prune_events().await, service.prune_perf().await);
+        for (what, result) in [("events", pruned.0), ("perf_minutes", pruned.1)] {
+            match result {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(event = "history_pruned", table = what, deleted = n),
+                Err(e) => {
+                    tracing::warn!(event = "history_prune_failed", table = what, error_type = e.code().name(), error = %e)
+                }
+            }
         }
     }
 }

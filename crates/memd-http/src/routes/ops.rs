@@ -113,6 +113,21 @@ pub async fn events(
     Ok(Json(json!({"events": events, "next_cursor": next_cursor})))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceParams {
+    hours: Option<u32>,
+}
+
+/// `GET /api/performance?hours=N` (default 1): percentiles, error rate, throughput and cache hit
+/// rate per route over the last N hours, with baselines.
+pub async fn performance(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<PerformanceParams>,
+) -> Result<Json<memd_core::perf::PerformanceReport>, ApiError> {
+    Ok(Json(s.service.performance(p.hours.unwrap_or(1)).await?))
+}
+
 /// The metrics of `/metrics` as JSON: families with type, help and samples.
 pub async fn metrics(State(s): State<AppState>) -> Json<Value> {
     let mut text = s.metrics.render();

@@ -11,6 +11,7 @@ mod graph;
 mod keys;
 mod listing;
 mod memories;
+mod perf;
 mod pipeline;
 
 use std::collections::HashSet;
@@ -27,6 +28,7 @@ pub use memories::{
     batch_insert_atomic, delete_scoped_respects_scope, delete_tombstones, expiry_excluded,
     insert_get_roundtrip, tenant_isolation, update_versions_history_changes,
 };
+pub use perf::perf_history;
 pub use pipeline::{change_log, embedding_queue_lifecycle, requeue_for_model, scan_memories, scan_vectors};
 
 /// A conformance case: takes a fresh, empty store.
@@ -55,6 +57,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("graph_paging", graph_paging),
     ("graph_mirror_memories", graph_mirror_memories),
     ("events_lifecycle", events_lifecycle),
+    ("perf_history", perf_history),
 ];
 
 /// Runs every case, each on a fresh store from `make`.

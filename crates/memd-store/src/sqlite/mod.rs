@@ -12,6 +12,7 @@ mod events;
 mod graph;
 mod keys;
 mod memories;
+mod perf;
 mod query;
 mod schema;
 mod shared_seq;

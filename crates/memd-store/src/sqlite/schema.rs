@@ -149,6 +149,17 @@ CREATE TABLE events (
 CREATE INDEX events_created ON events (created_at);
 CREATE INDEX events_type ON events (type, id);
 "#,
+    r#"
+-- Per-minute performance aggregates by series (a route template, or search_cache), pruned by age.
+CREATE TABLE perf_minutes (
+    minute   INTEGER NOT NULL,             -- unix minutes
+    series   TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    errors   INTEGER NOT NULL,
+    latency  TEXT NOT NULL,                -- JSON array of bucket counts
+    PRIMARY KEY (minute, series)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{embeddings, events, graph, keys, memories, query, SqliteStore};
+use super::{embeddings, events, graph, keys, memories, perf, query, SqliteStore};
 use crate::events::{Event, EventQuery, NewEvent};
 use crate::graph::{Graph, GraphRead, GraphWrite, GraphWritten};
+use crate::perf::PerfMinute;
 use crate::{
     ApiKey, Change, DeleteScope, EmbeddingWrite, HistoryEntry, ListQuery, Memory, MemoryPatch, NewMemory,
     Page, PendingEmbedding, Result, Store, StoredVector, TagCount, TenantId,
@@ -178,6 +179,22 @@ impl Store for SqliteStore {
 
     fn prune_events(&self, before: DateTime<Utc>, keep: usize) -> Result<u64> {
         self.write(move |c| events::prune(c, before, keep))
+    }
+
+    fn put_perf(&self, rows: &[PerfMinute]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let rows = rows.to_vec();
+        self.write(move |c| perf::put(c, &rows))
+    }
+
+    fn perf_range(&self, from: i64, to: i64) -> Result<Vec<PerfMinute>> {
+        self.read(|c| perf::range(c, from, to))
+    }
+
+    fn prune_perf(&self, before: i64) -> Result<u64> {
+        self.write(move |c| perf::prune(c, before))
     }
 
     fn ping(&self) -> Result<()> {
