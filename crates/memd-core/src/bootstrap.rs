@@ -124,6 +124,7 @@ pub fn open_with(
     let inner = Inner {
         query_cache: QueryCache::new(cfg.embed.query_cache_size),
         result_cache: crate::result_cache::ResultCache::new(cfg.search.result_cache_mb),
+        perf: crate::perf::PerfRecorder::new(cfg.observe.metrics),
         cfg,
         store,
         indexer,
@@ -132,7 +133,6 @@ pub fn open_with(
         pipeline_state: state,
         auth,
         started_at: Utc::now(),
-        perf: crate::perf::PerfRecorder::default(),
     };
     Ok((MemoryService::from_inner(inner), report))
 }

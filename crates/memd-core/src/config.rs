@@ -34,6 +34,22 @@ pub struct Config {
     pub mcp: McpConfig,
     pub events: EventsConfig,
     pub perf: PerfConfig,
+    pub observe: ObserveConfig,
+}
+
+/// Request observability on the hot path.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ObserveConfig {
+    /// Record Prometheus metrics and the performance history. Off, `/metrics` shows only process
+    /// and build metrics and `/api/performance` stays empty (kept to measure their cost).
+    pub metrics: bool,
+}
+
+impl Default for ObserveConfig {
+    fn default() -> Self {
+        Self { metrics: true }
+    }
 }
 
 /// Retention of the per-minute performance history (`GET /api/performance`).
@@ -209,6 +225,7 @@ impl Default for Config {
             mcp: McpConfig::default(),
             events: EventsConfig::default(),
             perf: PerfConfig::default(),
+            observe: ObserveConfig::default(),
         }
     }
 }
@@ -283,7 +300,7 @@ pub enum ConfigError {
 }
 
 /// Sections of [`Config`]; an env var whose name starts with one of these selects it.
-const SECTIONS: [&str; 7] = ["storage", "embed", "search", "limits", "mcp", "events", "perf"];
+const SECTIONS: [&str; 8] = ["storage", "embed", "search", "limits", "mcp", "events", "perf", "observe"];
 
 fn env_key(name: &str) -> String {
     let lower = name.to_ascii_lowercase();

@@ -33,17 +33,32 @@ fn minute_of(t: DateTime<Utc>) -> i64 {
 /// Aggregates the current (and not yet flushed) minutes.
 #[derive(Default)]
 pub struct PerfRecorder {
-    open: Mutex<HashMap<(i64, String), PerfMinute>>,
+    /// Records nothing (`observe.metrics = false`).
+    off: bool,
+    /// By series, then minute (looked up by `&str`: no allocation per request).
+    open: Mutex<HashMap<String, BTreeMap<i64, PerfMinute>>>,
     /// Held while minutes move from memory to the store, and while a report reads both, so a
     /// report never counts a minute twice or misses it.
     moving: Mutex<()>,
 }
 
 impl PerfRecorder {
-    fn row<R>(&self, series: &str, f: impl FnOnce(&mut PerfMinute) -> R) -> R {
+    /// A recorder that records, or (`enabled = false`) one that ignores everything.
+    pub fn new(enabled: bool) -> Self {
+        Self { off: !enabled, ..Self::default() }
+    }
+
+    fn row(&self, series: &str, f: impl FnOnce(&mut PerfMinute)) {
+        if self.off {
+            return;
+        }
         let minute = minute_of(Utc::now());
         let mut open = self.open.lock();
-        let row = open.entry((minute, series.to_owned())).or_insert_with(|| PerfMinute {
+        if !open.contains_key(series) {
+            open.insert(series.to_owned(), BTreeMap::new());
+        }
+        let Some(minutes) = open.get_mut(series) else { return };
+        let row = minutes.entry(minute).or_insert_with(|| PerfMinute {
             minute,
             series: series.to_owned(),
             latency: vec![0; LATENCY_BUCKETS.len() + 1],
@@ -70,18 +85,20 @@ impl PerfRecorder {
     }
 
     fn snapshot(&self) -> Vec<PerfMinute> {
-        self.open.lock().values().cloned().collect()
+        self.open.lock().values().flat_map(|m| m.values().cloned()).collect()
     }
 
     /// Moves the minutes before `now` (unix minutes) into `store`; returns how many rows.
     pub fn flush_into(&self, store: &dyn Store, now: i64) -> Result<usize, StoreError> {
         let _moving = self.moving.lock();
-        let done: Vec<PerfMinute> = self.open.lock().values().filter(|r| r.minute < now).cloned().collect();
+        let done: Vec<PerfMinute> =
+            self.open.lock().values().flat_map(|m| m.range(..now).map(|(_, r)| r.clone())).collect();
         store.put_perf(&done)?;
         let mut open = self.open.lock();
-        for r in &done {
-            open.remove(&(r.minute, r.series.clone()));
+        for minutes in open.values_mut() {
+            minutes.retain(|minute, _| *minute >= now);
         }
+        open.retain(|_, minutes| !minutes.is_empty());
         Ok(done.len())
     }
 
@@ -202,21 +219,9 @@ impl MemoryService {
         &self.inner.perf
     }
 
-    /// Moves completed minutes from memory into the store; returns how many rows.
+    /// Moves finished minutes from memory into the store; returns how many rows.
     pub async fn flush_perf(&self) -> Result<usize> {
-        self.blocking(|i| {
-            let _moving = i.perf.moving.lock();
-            let now = minute_of(Utc::now());
-            let done: Vec<PerfMinute> =
-                i.perf.open.lock().values().filter(|r| r.minute < now).cloned().collect();
-            i.store.put_perf(&done)?;
-            let mut open = i.perf.open.lock();
-            for r in &done {
-                open.remove(&(r.minute, r.series.clone()));
-            }
-            Ok(done.len())
-        })
-        .await
+        self.blocking(|i| Ok(i.perf.flush_into(i.store.as_ref(), minute_of(Utc::now()))?)).await
     }
 
     /// Deletes history older than `perf.retention_days`.
@@ -294,21 +299,19 @@ mod tests {
         let now = minute_of(Utc::now());
         rec.request("/v1/search", false, Duration::from_millis(3));
         // A finished minute, as if recorded five minutes ago.
-        rec.open.lock().insert(
-            (now - 5, "/v1/search".into()),
-            PerfMinute {
-                minute: now - 5,
-                series: "/v1/search".into(),
-                requests: 7,
-                errors: 1,
-                latency: vec![7],
-            },
-        );
+        let old = PerfMinute {
+            minute: now - 5,
+            series: "/v1/search".into(),
+            requests: 7,
+            errors: 1,
+            latency: vec![7],
+        };
+        rec.open.lock().entry("/v1/search".into()).or_default().insert(now - 5, old);
         let before = rec.windows(&store, &[(now - 60, now + 1)]).expect("read");
         assert_eq!(before[0].iter().map(|r| r.requests).sum::<u64>(), 8);
         assert_eq!(rec.flush_into(&store, now).expect("flush"), 1, "only the finished minute moves");
         assert_eq!(store.perf_range(0, i64::MAX).expect("stored").len(), 1);
-        assert_eq!(rec.open.lock().len(), 1, "the current minute stays in memory");
+        assert_eq!(rec.snapshot().len(), 1, "the current minute stays in memory");
         let after = rec.windows(&store, &[(now - 60, now + 1), (now - 60, now - 1)]).expect("read");
         assert_eq!(after[0].iter().map(|r| r.requests).sum::<u64>(), 8, "nothing lost or counted twice");
         assert_eq!(after[1].iter().map(|r| r.requests).sum::<u64>(), 7);

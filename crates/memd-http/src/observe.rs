@@ -21,6 +21,12 @@ pub const INDEX_SEQ_LAG: &str = "memd_index_seq_lag";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// A handle that renders nothing, with no recorder installed: every `metrics::` call of the
+/// process is a no-op (`observe.metrics = false`).
+pub fn metrics_off() -> PrometheusHandle {
+    PrometheusBuilder::new().build_recorder().handle()
+}
+
 /// The process-wide recorder (installed on first use; later calls share it).
 pub fn metrics_handle() -> PrometheusHandle {
     HANDLE

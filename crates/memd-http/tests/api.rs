@@ -415,3 +415,11 @@ async fn performance_reports_routes_cache_and_baselines_across_a_flush() {
     app.get("/api/performance?hours=0").await.err(400, "invalid_hours");
     app.get("/api/performance?hours=1000").await.err(400, "invalid_hours");
 }
+
+#[tokio::test]
+async fn with_observability_off_nothing_is_recorded_for_performance() {
+    let app = App::build(|c| c.observe.metrics = false).await;
+    app.post("/v1/memories", json!({"user_id": "u", "content": "quiet"})).await.ok(201);
+    let p = app.get("/api/performance?hours=1").await.ok(200);
+    assert_eq!(p.body["overall"]["requests"], 0, "{}", p.body);
+}

@@ -39,7 +39,7 @@ pub fn run(global: &Global, _args: ServeArgs) -> anyhow::Result<()> {
 async fn serve(cfg: memd_core::Config) -> anyhow::Result<()> {
     let started = Instant::now();
     let listen = cfg.listen;
-    let metrics = observe::metrics_handle();
+    let metrics = if cfg.observe.metrics { observe::metrics_handle() } else { observe::metrics_off() };
     let (service, report) = tokio::task::spawn_blocking(move || memd_core::open(cfg)).await??;
     tracing::info!(
         event = "started_indexes",
