@@ -168,6 +168,10 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         ::metrics::gauge!(crate::observe::INDEX_SEQ_LAG, "index" => index)
             .set((head - applied).max(0) as f64);
     }
+    if let Some(mcp) = &s.mcp {
+        // Sessions also close by idling out, between requests: read the count at scrape time.
+        ::metrics::gauge!(crate::routes::mcp::MCP_SESSIONS).set(mcp.open_sessions().await as f64);
+    }
     let mut text = s.metrics.render();
     text.push_str(&crate::process::render());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)

@@ -46,6 +46,5 @@ pub async fn endpoint(State(state): State<AppState>, mut req: Request) -> Respon
         // Python client logs a failure for anything but 200/204.
         *resp.status_mut() = StatusCode::OK;
     }
-    metrics::gauge!(MCP_SESSIONS).set(mcp.open_sessions().await as f64);
     resp
 }
