@@ -35,6 +35,25 @@ pub struct Config {
     pub events: EventsConfig,
     pub perf: PerfConfig,
     pub observe: ObserveConfig,
+    pub alerts: AlertsConfig,
+}
+
+/// The built-in alert engine (`GET /api/alerts`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// Evaluate alert rules in-process.
+    pub enabled: bool,
+    /// A Prometheus rule file; unset: the rules memd ships (deploy/prometheus/alerts.yml).
+    pub rules_file: Option<PathBuf>,
+    /// How often metrics are sampled and the rules evaluated.
+    pub eval_interval_ms: u64,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self { enabled: true, rules_file: None, eval_interval_ms: 15_000 }
+    }
 }
 
 /// Request observability on the hot path.
@@ -226,6 +245,7 @@ impl Default for Config {
             events: EventsConfig::default(),
             perf: PerfConfig::default(),
             observe: ObserveConfig::default(),
+            alerts: AlertsConfig::default(),
         }
     }
 }
@@ -300,7 +320,8 @@ pub enum ConfigError {
 }
 
 /// Sections of [`Config`]; an env var whose name starts with one of these selects it.
-const SECTIONS: [&str; 8] = ["storage", "embed", "search", "limits", "mcp", "events", "perf", "observe"];
+const SECTIONS: [&str; 9] =
+    ["storage", "embed", "search", "limits", "mcp", "events", "perf", "observe", "alerts"];
 
 fn env_key(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
@@ -397,6 +418,9 @@ impl Config {
         }
         if self.perf.retention_days == 0 || self.perf.retention_days > 400 {
             return bad("perf.retention_days must be 1..=400");
+        }
+        if self.alerts.eval_interval_ms < 100 {
+            return bad("alerts.eval_interval_ms must be at least 100");
         }
         let m = &self.mcp;
         if m.max_sessions == 0 || m.session_idle_secs == 0 {

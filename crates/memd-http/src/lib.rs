@@ -4,6 +4,7 @@
 //! result; the middleware stack bounds every request (body size, concurrency with load shedding,
 //! timeout) and gives it a request id.
 
+pub mod alerting;
 mod dto;
 pub mod error;
 mod extract;
@@ -63,6 +64,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/metrics", get(routes::ops::metrics))
         .route("/api/events", get(routes::ops::events))
         .route("/api/performance", get(routes::ops::performance))
+        .route("/api/alerts", get(routes::alerts::status))
+        .route("/api/alerts/reload", post(routes::alerts::reload))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/mcp", any(routes::mcp::endpoint))
         .route_layer(middleware::from_fn_with_state(state.clone(), observe::track))
@@ -120,13 +123,18 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     state.set_phase(Phase::Ready);
+    let alerting = state.alerts.clone().map(|engine| tokio::spawn(alerting::run(state.clone(), engine)));
     let st = state.clone();
-    axum::serve(listener, router(state))
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {
             shutdown.await;
             st.set_phase(Phase::Draining);
             st.shutdown.cancel();
             tracing::info!(event = "draining", "shutdown requested: draining in-flight requests");
         })
-        .await
+        .await;
+    if let Some(task) = alerting {
+        task.abort();
+    }
+    served
 }

@@ -25,6 +25,10 @@ pub struct AppState {
     pub mcp: Option<Arc<McpHttp>>,
     /// Cancelled when draining starts: ends MCP sessions and their open SSE streams.
     pub shutdown: CancellationToken,
+    /// The built-in alert engine (`None` when `alerts.enabled` is off or its rules failed to
+    /// load: the reason is in `alerts_error`).
+    pub alerts: Option<crate::alerting::SharedEngine>,
+    pub alerts_error: Option<String>,
     phase: Arc<AtomicU8>,
 }
 
@@ -36,7 +40,23 @@ impl AppState {
             let max_body = cfg.limits.max_body_bytes;
             Arc::new(McpHttp::new(service.clone(), &cfg.mcp, max_body, shutdown.child_token()))
         });
-        AppState { service, metrics, mcp, shutdown, phase: Arc::new(AtomicU8::new(Phase::Starting as u8)) }
+        let (alerts, alerts_error) = match cfg.alerts.enabled.then(|| crate::alerting::engine(&cfg.alerts)) {
+            Some(Ok(e)) => (Some(e), None),
+            Some(Err(why)) => {
+                tracing::error!(event = "alert_rules_invalid", error_type = "invalid_rules", error = %why);
+                (None, Some(why))
+            }
+            None => (None, None),
+        };
+        AppState {
+            service,
+            metrics,
+            mcp,
+            shutdown,
+            alerts,
+            alerts_error,
+            phase: Arc::new(AtomicU8::new(Phase::Starting as u8)),
+        }
     }
 
     pub fn phase(&self) -> Phase {

@@ -152,9 +152,9 @@ fn memory() -> Component {
     Component { name: "memory", status, detail, latency_ms: 0.0 }
 }
 
-/// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
-pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+/// Sets the gauges that are read rather than counted (queue, index sizes and lag, sessions),
+/// before a scrape or an alert evaluation samples them.
+pub async fn refresh_gauges(s: &AppState) {
     use memd_core::metrics as m;
     let indexer = s.service.indexer();
     ::metrics::gauge!(m::EMBED_PENDING).set(s.service.embed_pending() as f64);
@@ -172,7 +172,12 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         // Sessions also close by idling out, between requests: read the count at scrape time.
         ::metrics::gauge!(crate::routes::mcp::MCP_SESSIONS).set(mcp.open_sessions().await as f64);
     }
-    let mut text = s.metrics.render();
-    text.push_str(&crate::process::render());
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
+pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    refresh_gauges(&s).await;
+    let text = crate::alerting::exposition(&s);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }

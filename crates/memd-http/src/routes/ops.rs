@@ -147,7 +147,7 @@ pub fn parse_exposition(text: &str) -> BTreeMap<String, Value> {
             let (name, kind) = rest.split_once(' ').unwrap_or((rest, "untyped"));
             family(&mut families, name)["type"] = json!(kind);
         } else if !line.starts_with('#') {
-            if let Some((name, labels, value)) = sample(line) {
+            if let Some((name, labels, value)) = memd_alerts::series::parse_sample(line) {
                 let base = ["_bucket", "_sum", "_count"]
                     .iter()
                     .find_map(|suffix| name.strip_suffix(suffix).filter(|b| families.contains_key(*b)))
@@ -165,43 +165,6 @@ pub fn parse_exposition(text: &str) -> BTreeMap<String, Value> {
 
 fn family<'a>(families: &'a mut BTreeMap<String, Value>, name: &str) -> &'a mut Value {
     families.entry(name.to_owned()).or_insert_with(|| json!({"type": "untyped", "help": "", "samples": []}))
-}
-
-/// `name{a="x",b="y"} value` → (name, labels, value). Label values may contain escaped quotes.
-fn sample(line: &str) -> Option<(&str, BTreeMap<String, String>, f64)> {
-    let (head, value) = line.rsplit_once(' ')?;
-    let value = match value {
-        "+Inf" => f64::INFINITY,
-        "-Inf" => f64::NEG_INFINITY,
-        v => v.parse().ok()?,
-    };
-    let Some((name, rest)) = head.split_once('{') else {
-        return Some((head, BTreeMap::new(), value));
-    };
-    let mut labels = BTreeMap::new();
-    let mut rest = rest.strip_suffix('}')?;
-    while let Some((key, after)) = rest.split_once("=\"") {
-        let mut val = String::new();
-        let mut chars = after.char_indices();
-        let mut end = after.len();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\\' => match chars.next().map(|(_, e)| e) {
-                    Some('n') => val.push('\n'),
-                    Some(e) => val.push(e),
-                    None => {}
-                },
-                '"' => {
-                    end = i + 1;
-                    break;
-                }
-                c => val.push(c),
-            }
-        }
-        labels.insert(key.trim_start_matches(',').to_owned(), val);
-        rest = &after[end..];
-    }
-    Some((name, labels, value))
 }
 
 #[cfg(test)]

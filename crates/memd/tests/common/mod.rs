@@ -32,6 +32,13 @@ impl Server {
         s
     }
 
+    /// [`Server::start`] with extra environment (settings as `MEMD_*`).
+    pub async fn start_with_env(data: &Path, env: &[(&str, String)]) -> Server {
+        let s = Self::spawn_with(data, env);
+        s.wait_ready().await;
+        s
+    }
+
     /// [`Server::start`] for tests without an async runtime.
     pub fn start_blocking(data: &Path) -> Server {
         let s = Self::spawn(data);
@@ -41,8 +48,13 @@ impl Server {
     }
 
     fn spawn(data: &Path) -> Server {
+        Self::spawn_with(data, &[])
+    }
+
+    fn spawn_with(data: &Path, env: &[(&str, String)]) -> Server {
         let listen = format!("127.0.0.1:{}", free_port());
         let child = memd(&["serve", "--listen", &listen], data)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -1,0 +1,84 @@
+//! `GET /api/alerts` (rules with their state, active alerts, recent history, summary) and
+//! `POST /api/alerts/reload` (re-read the rules without a restart; operators only).
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::Json;
+use memd_alerts::State as AlertState;
+use memd_store::events::{EventQuery, Severity};
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::extract::Operator;
+use crate::state::AppState;
+
+/// Transitions shown as history.
+const HISTORY: usize = 50;
+
+pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let cfg = &s.service.config().alerts;
+    let mut history = Vec::new();
+    for kind in ["alert_firing", "alert_resolved"] {
+        let q = EventQuery { kind: Some(kind.into()), limit: HISTORY, ..EventQuery::default() };
+        history.extend(s.service.events(q).await?);
+    }
+    history.sort_by_key(|e| std::cmp::Reverse(e.id));
+    history.truncate(HISTORY);
+    let Some(engine) = &s.alerts else {
+        return Ok(Json(
+            json!({"enabled": false, "error": s.alerts_error, "rules": [], "active": [], "history": history}),
+        ));
+    };
+    let e = engine.lock();
+    let active = e.active();
+    let state_of = |rule: &str| {
+        let states: Vec<AlertState> = active.iter().filter(|a| a.rule == rule).map(|a| a.state).collect();
+        if states.contains(&AlertState::Firing) {
+            "firing"
+        } else if states.is_empty() {
+            "inactive"
+        } else {
+            "pending"
+        }
+    };
+    let rules: Vec<Value> = e
+        .rules()
+        .iter()
+        .map(|r| {
+            json!({"name": r.name, "group": r.group, "expr": r.expr_src, "for_s": r.for_.as_secs_f64(),
+                "severity": r.severity(), "labels": r.labels, "state": state_of(&r.name),
+                "evaluated": r.expr.is_ok(), "not_evaluated_because": r.expr.as_ref().err()})
+        })
+        .collect();
+    let mut by_severity: BTreeMap<String, usize> = BTreeMap::new();
+    for a in active.iter().filter(|a| a.state == AlertState::Firing) {
+        *by_severity.entry(a.labels.get("severity").cloned().unwrap_or_default()).or_default() += 1;
+    }
+    let firing = active.iter().filter(|a| a.state == AlertState::Firing).count();
+    Ok(Json(json!({
+        "enabled": true,
+        "rules_file": cfg.rules_file,
+        "eval_interval_ms": cfg.eval_interval_ms,
+        "last_evaluation": e.last_evaluation(),
+        "samples": e.samples(),
+        "summary": {"firing": firing, "pending": active.len() - firing, "firing_by_severity": by_severity},
+        "rules": rules,
+        "active": active,
+        "history": history,
+    })))
+}
+
+pub async fn reload(_: Operator, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let cfg = &s.service.config().alerts;
+    let Some(engine) = &s.alerts else {
+        return Err(ApiError(memd_core::ServiceError::invalid("alerts_disabled", "the alert engine is off")));
+    };
+    let rules = crate::alerting::load_rules(cfg)
+        .map_err(|why| ApiError(memd_core::ServiceError::invalid("invalid_rules", why)))?;
+    let count = rules.len();
+    engine.lock().replace_rules(rules);
+    let details = json!({"rules": count, "rules_file": cfg.rules_file});
+    s.service.record_event("alert_rules_reloaded", Severity::Info, details.clone()).await;
+    Ok(Json(details))
+}

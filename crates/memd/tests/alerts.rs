@@ -1,0 +1,148 @@
+//! The built-in alert engine against the real binary: with a deliberately slow embedder (an
+//! OpenAI-compatible endpoint served by the test that answers after a delay the test controls),
+//! a search-latency rule goes pending, fires, and resolves once the embedder is fast again —
+//! each transition exactly once, as an event and in `/api/alerts`; rules reload without a restart.
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use common::Server;
+
+const RULES: &str = r#"
+groups:
+  - name: test
+    rules:
+      - alert: SearchSlow
+        expr: histogram_quantile(0.95, sum by (le) (rate(memd_http_request_duration_seconds_bucket{route="/v1/search"}[3s]))) > 0.1
+        for: 1s
+        labels: {severity: error, sev: SEV-2}
+        annotations: {summary: "search p95 {{ $value | humanizeDuration }}"}
+"#;
+
+/// An embeddings endpoint answering 8-dimensional vectors after `delay_ms`.
+async fn slow_embedder(delay_ms: Arc<AtomicU64>) -> String {
+    let app = Router::new().route(
+        "/v1/embeddings",
+        post(move |Json(body): Json<Value>| {
+            let delay = delay_ms.load(Ordering::Relaxed);
+            async move {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                let n = body["input"].as_array().map_or(1, Vec::len);
+                let data: Vec<Value> = (0..n)
+                    .map(|i| json!({"index": i, "embedding": [1.0, 0.5, 0.25, i as f64 + 1.0, 0.0, 0.1, 0.2, 0.3]}))
+                    .collect();
+                Json(json!({"data": data, "model": "slow"}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+async fn alerts(c: &reqwest::Client, base: &str) -> Value {
+    c.get(format!("{base}/api/alerts")).send().await.expect("alerts").json().await.expect("json")
+}
+
+/// Searches with new texts (no cache) until `until` says stop, or panics after `timeout`.
+async fn search_until(
+    c: &reqwest::Client,
+    base: &str,
+    what: &str,
+    timeout: Duration,
+    until: impl Fn(&Value) -> bool,
+) {
+    let deadline = Instant::now() + timeout;
+    for n in 0u64.. {
+        let q = json!({"query": format!("{what} question {n}"), "user_id": "u", "mode": "semantic"});
+        let r = c.post(format!("{base}/v1/search")).json(&q).send().await.expect("search");
+        assert_eq!(r.status(), 200);
+        if n % 4 == 0 && until(&alerts(c, base).await) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: condition not reached: {}", alerts(c, base).await);
+    }
+}
+
+fn rule_state(v: &Value) -> String {
+    v["rules"][0]["state"].as_str().unwrap_or("").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_embedder_fires_the_latency_alert_which_resolves_when_it_recovers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(&rules, RULES).expect("rules");
+    let delay = Arc::new(AtomicU64::new(150));
+    let embedder = slow_embedder(delay.clone()).await;
+    let env = [
+        ("MEMD_EMBED_PROVIDER", "openai".to_owned()),
+        ("MEMD_EMBED_OPENAI_BASE_URL", embedder),
+        ("MEMD_EMBED_OPENAI_MODEL", "slow".to_owned()),
+        ("MEMD_EMBED_OPENAI_DIM", "8".to_owned()),
+        ("MEMD_ALERTS_RULES_FILE", rules.display().to_string()),
+        ("MEMD_ALERTS_EVAL_INTERVAL_MS", "250".to_owned()),
+    ];
+    let server = Server::start_with_env(dir.path(), &env).await;
+    let c = reqwest::Client::new();
+    let r = c
+        .post(format!("{}/v1/memories", server.base))
+        .json(&json!({"user_id": "u", "content": "hello"}))
+        .send()
+        .await;
+    assert_eq!(r.expect("add").status(), 201);
+    assert_eq!(rule_state(&alerts(&c, &server.base).await), "inactive");
+
+    search_until(&c, &server.base, "slow", Duration::from_secs(30), |v| rule_state(v) == "firing").await;
+    let firing = alerts(&c, &server.base).await;
+    assert_eq!(firing["summary"]["firing"], 1, "{firing}");
+    assert_eq!(firing["active"][0]["labels"]["severity"], "error");
+    assert!(
+        firing["active"][0]["annotations"]["summary"].as_str().is_some_and(|s| s.starts_with("search p95 ")),
+        "{firing}"
+    );
+
+    delay.store(0, Ordering::Relaxed);
+    search_until(&c, &server.base, "fast", Duration::from_secs(30), |v| rule_state(v) == "inactive").await;
+    // Let a few more evaluations pass: a condition that stays resolved is not reported again.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let events: Value = c
+        .get(format!("{}/api/events", server.base))
+        .send()
+        .await
+        .expect("events")
+        .json()
+        .await
+        .expect("json");
+    let kinds: Vec<&str> = events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .filter(|k| k.starts_with("alert_"))
+        .collect();
+    assert_eq!(kinds, ["alert_resolved", "alert_firing"], "exactly one event per transition: {events}");
+    let history = alerts(&c, &server.base).await["history"].as_array().map(Vec::len);
+    assert_eq!(history, Some(2));
+
+    // Reload without a restart: a file with no rules leaves none.
+    std::fs::write(&rules, "groups: []\n").expect("rules");
+    let r = c.post(format!("{}/api/alerts/reload", server.base)).send().await.expect("reload");
+    assert_eq!(r.status(), 200);
+    assert_eq!(alerts(&c, &server.base).await["rules"].as_array().map(Vec::len), Some(0));
+    std::fs::write(&rules, "groups: [{name: x, rules: [{alert: Bad, expr: 'avg(x) > 1'}]}]\n")
+        .expect("rules");
+    let r = c.post(format!("{}/api/alerts/reload", server.base)).send().await.expect("reload");
+    assert_eq!(r.status(), 200, "a rule outside the subset loads, reported as not evaluated");
+    let v = alerts(&c, &server.base).await;
+    assert_eq!(v["rules"][0]["evaluated"], false, "{v}");
+    assert!(v["rules"][0]["not_evaluated_because"].as_str().is_some_and(|w| w.contains("avg")), "{v}");
+}
