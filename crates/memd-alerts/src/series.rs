@@ -45,7 +45,7 @@ pub fn parse_sample(line: &str) -> Option<(&str, Labels, f64)> {
                 c => val.push(c),
             }
         }
-        labels.insert(key.trim_start_matches(',').to_owned(), val);
+        labels.insert(key.trim_start_matches([',', ' ']).to_owned(), val);
         rest = &after[end..];
     }
     Some((name, labels, value))
