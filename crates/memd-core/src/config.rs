@@ -48,12 +48,42 @@ pub struct AlertsConfig {
     pub rules_file: Option<PathBuf>,
     /// How often metrics are sampled and the rules evaluated.
     pub eval_interval_ms: u64,
+    /// Where firing and resolved alerts are sent (one grouped notification per rule and
+    /// transition).
+    pub webhooks: Vec<WebhookConfig>,
+    /// Delivery attempts per notification (backoff 0.5 s, doubling) and the timeout of each.
+    pub notify_attempts: u32,
+    pub notify_timeout_ms: u64,
 }
 
 impl Default for AlertsConfig {
     fn default() -> Self {
-        Self { enabled: true, rules_file: None, eval_interval_ms: 15_000 }
+        Self {
+            enabled: true,
+            rules_file: None,
+            eval_interval_ms: 15_000,
+            webhooks: Vec::new(),
+            notify_attempts: 5,
+            notify_timeout_ms: 5_000,
+        }
     }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: String,
+    /// `json` (an Alertmanager-like object) or `slack` (an incoming-webhook `{"text"}` message).
+    #[serde(default)]
+    pub format: WebhookFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    #[default]
+    Json,
+    Slack,
 }
 
 /// Request observability on the hot path.
@@ -419,8 +449,18 @@ impl Config {
         if self.perf.retention_days == 0 || self.perf.retention_days > 400 {
             return bad("perf.retention_days must be 1..=400");
         }
-        if self.alerts.eval_interval_ms < 100 {
-            return bad("alerts.eval_interval_ms must be at least 100");
+        let a = &self.alerts;
+        if a.eval_interval_ms < 100
+            || a.notify_attempts == 0
+            || a.notify_attempts > 20
+            || a.notify_timeout_ms < 100
+        {
+            return bad("alerts: eval_interval_ms >= 100, notify_attempts 1..=20, notify_timeout_ms >= 100");
+        }
+        if let Some(w) =
+            a.webhooks.iter().find(|w| !(w.url.starts_with("http://") || w.url.starts_with("https://")))
+        {
+            return bad(&format!("alerts.webhooks: {:?} is not an http(s) URL", w.url));
         }
         let m = &self.mcp;
         if m.max_sessions == 0 || m.session_idle_secs == 0 {

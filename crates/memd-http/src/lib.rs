@@ -66,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/performance", get(routes::ops::performance))
         .route("/api/alerts", get(routes::alerts::status))
         .route("/api/alerts/reload", post(routes::alerts::reload))
+        .route("/api/alerts/silences", post(routes::alerts::create_silence))
+        .route("/api/alerts/silences/{id}", delete(routes::alerts::delete_silence))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/mcp", any(routes::mcp::endpoint))
         .route_layer(middleware::from_fn_with_state(state.clone(), observe::track))
@@ -123,7 +125,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     state.set_phase(Phase::Ready);
-    let alerting = state.alerts.clone().map(|engine| tokio::spawn(alerting::run(state.clone(), engine)));
+    let alerting = state.alerts.clone().map(|a| tokio::spawn(alerting::run(state.clone(), a)));
     let st = state.clone();
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {

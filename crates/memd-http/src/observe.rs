@@ -68,6 +68,10 @@ fn describe() {
         HTTP_REJECTED_TOTAL,
         "Requests refused before routing by reason (overloaded: concurrency limit; timeout)."
     );
+    describe_counter!(
+        crate::alerting::notify::NOTIFICATIONS_TOTAL,
+        "Alert notification attempts by outcome (delivered, retried, failed)."
+    );
     describe_gauge!(INDEX_SEQ_LAG, "Change-log entries committed but not yet applied, by index.");
     describe_gauge!(crate::routes::mcp::MCP_SESSIONS, "Open MCP sessions on /mcp (Streamable HTTP).");
 }

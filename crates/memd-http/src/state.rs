@@ -27,7 +27,7 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The built-in alert engine (`None` when `alerts.enabled` is off or its rules failed to
     /// load: the reason is in `alerts_error`).
-    pub alerts: Option<crate::alerting::SharedEngine>,
+    pub alerts: Option<crate::alerting::SharedAlerting>,
     pub alerts_error: Option<String>,
     phase: Arc<AtomicU8>,
 }

@@ -1,7 +1,9 @@
 //! The built-in alert engine against the real binary: with a deliberately slow embedder (an
 //! OpenAI-compatible endpoint served by the test that answers after a delay the test controls),
 //! a search-latency rule goes pending, fires, and resolves once the embedder is fast again —
-//! each transition exactly once, as an event and in `/api/alerts`; rules reload without a restart.
+//! each transition exactly once, as an event, in `/api/alerts` and as one grouped notification to
+//! each webhook (a flaky one is retried); a silence keeps a firing alert quiet; rules reload
+//! without a restart.
 
 mod common;
 
@@ -9,8 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
+use parking_lot::Mutex;
 use serde_json::{json, Value};
 
 use common::Server;
@@ -48,6 +53,33 @@ async fn slow_embedder(delay_ms: Arc<AtomicU64>) -> String {
     format!("http://{addr}")
 }
 
+/// Received notifications by path; `/flaky` refuses its first attempt of each notification.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<(String, Value)>>>,
+    flaky_attempts: Arc<AtomicU64>,
+}
+
+async fn webhook_receiver() -> (String, Receiver) {
+    let r = Receiver::default();
+    let app = Router::new()
+        .route(
+            "/{path}",
+            post(|State(r): State<Receiver>, Path(path): Path<String>, Json(body): Json<Value>| async move {
+                if path == "flaky" && r.flaky_attempts.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                r.got.lock().push((path, body));
+                StatusCode::OK
+            }),
+        )
+        .with_state(r.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), r)
+}
+
 async fn alerts(c: &reqwest::Client, base: &str) -> Value {
     c.get(format!("{base}/api/alerts")).send().await.expect("alerts").json().await.expect("json")
 }
@@ -83,7 +115,12 @@ async fn a_slow_embedder_fires_the_latency_alert_which_resolves_when_it_recovers
     std::fs::write(&rules, RULES).expect("rules");
     let delay = Arc::new(AtomicU64::new(150));
     let embedder = slow_embedder(delay.clone()).await;
+    let (hooks, received) = webhook_receiver().await;
     let env = [
+        (
+            "MEMD_ALERTS_WEBHOOKS",
+            format!("[{{url=\"{hooks}/json\"}}, {{url=\"{hooks}/slack\", format=\"slack\"}}, {{url=\"{hooks}/flaky\"}}]"),
+        ),
         ("MEMD_EMBED_PROVIDER", "openai".to_owned()),
         ("MEMD_EMBED_OPENAI_BASE_URL", embedder),
         ("MEMD_EMBED_OPENAI_MODEL", "slow".to_owned()),
@@ -132,6 +169,48 @@ async fn a_slow_embedder_fires_the_latency_alert_which_resolves_when_it_recovers
     assert_eq!(kinds, ["alert_resolved", "alert_firing"], "exactly one event per transition: {events}");
     let history = alerts(&c, &server.base).await["history"].as_array().map(Vec::len);
     assert_eq!(history, Some(2));
+
+    // One grouped notification per transition and webhook; the flaky one got them on retry.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while received.got.lock().len() < 6 {
+        assert!(Instant::now() < deadline, "notifications: {:?}", received.got.lock());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = received.got.lock().clone();
+    let statuses = |path: &str| -> Vec<String> {
+        got.iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, b)| b["status"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert_eq!(statuses("json"), ["firing", "resolved"], "{got:?}");
+    assert_eq!(statuses("flaky"), ["firing", "resolved"], "{got:?}");
+    let json_body = &got.iter().find(|(p, _)| p == "json").expect("json").1;
+    assert_eq!(json_body["groupLabels"]["alertname"], "SearchSlow");
+    assert_eq!(json_body["alerts"][0]["labels"]["severity"], "error");
+    let slack: Vec<&str> =
+        got.iter().filter(|(p, _)| p == "slack").filter_map(|(_, b)| b["text"].as_str()).collect();
+    assert_eq!(slack.len(), 2, "{got:?}");
+    assert!(
+        slack[0].starts_with("[FIRING] SearchSlow (error)") && slack[1].starts_with("[RESOLVED]"),
+        "{slack:?}"
+    );
+    assert!(received.flaky_attempts.load(Ordering::SeqCst) >= 4, "each flaky delivery was retried");
+
+    // A silence keeps a firing alert quiet: shown and recorded, not notified.
+    let silence = json!({"matchers": {"alertname": "SearchSlow"}, "duration_s": 600, "comment": "load test"});
+    let r =
+        c.post(format!("{}/api/alerts/silences", server.base)).json(&silence).send().await.expect("silence");
+    assert_eq!(r.status(), 201);
+    delay.store(150, Ordering::Relaxed);
+    search_until(&c, &server.base, "silenced", Duration::from_secs(30), |v| rule_state(v) == "firing").await;
+    let v = alerts(&c, &server.base).await;
+    assert_eq!(v["active"][0]["silenced"], true, "{v}");
+    assert_eq!(v["silences"].as_array().map(Vec::len), Some(1));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(received.got.lock().len(), 6, "nothing sent while silenced");
+    delay.store(0, Ordering::Relaxed);
 
     // Reload without a restart: a file with no rules leaves none.
     std::fs::write(&rules, "groups: []\n").expect("rules");

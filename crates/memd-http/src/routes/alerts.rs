@@ -1,5 +1,7 @@
-//! `GET /api/alerts` (rules with their state, active alerts, recent history, summary) and
-//! `POST /api/alerts/reload` (re-read the rules without a restart; operators only).
+//! `GET /api/alerts` (rules with their state, active alerts, silences, recent history, summary);
+//! for operators: `POST /api/alerts/reload` (re-read the rules without a restart) and
+//! `POST /api/alerts/silences`, `DELETE /api/alerts/silences/{id}` (silences and maintenance
+//! windows).
 
 use std::collections::BTreeMap;
 
@@ -9,8 +11,13 @@ use memd_alerts::State as AlertState;
 use memd_store::events::{EventQuery, Severity};
 use serde_json::{json, Value};
 
+use axum::http::StatusCode;
+use chrono::Utc;
+use memd_core::ServiceError;
+
+use crate::alerting::silences::{NewSilence, Silence};
 use crate::error::ApiError;
-use crate::extract::Operator;
+use crate::extract::{ApiJson, ApiPath, Operator};
 use crate::state::AppState;
 
 /// Transitions shown as history.
@@ -25,12 +32,14 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
     }
     history.sort_by_key(|e| std::cmp::Reverse(e.id));
     history.truncate(HISTORY);
-    let Some(engine) = &s.alerts else {
+    let Some(alerting) = &s.alerts else {
         return Ok(Json(
             json!({"enabled": false, "error": s.alerts_error, "rules": [], "active": [], "history": history}),
         ));
     };
-    let e = engine.lock();
+    let now = Utc::now();
+    let silences = alerting.silences.lock();
+    let e = alerting.engine.lock();
     let active = e.active();
     let state_of = |rule: &str| {
         let states: Vec<AlertState> = active.iter().filter(|a| a.rule == rule).map(|a| a.state).collect();
@@ -64,21 +73,59 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
         "samples": e.samples(),
         "summary": {"firing": firing, "pending": active.len() - firing, "firing_by_severity": by_severity},
         "rules": rules,
-        "active": active,
+        "active": active.iter().map(|a| {
+            let mut v = serde_json::to_value(a).unwrap_or_default();
+            v["silenced"] = json!(silences.covers(a, now));
+            v
+        }).collect::<Vec<_>>(),
+        "silences": silences.current(now),
         "history": history,
     })))
 }
 
 pub async fn reload(_: Operator, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let cfg = &s.service.config().alerts;
-    let Some(engine) = &s.alerts else {
-        return Err(ApiError(memd_core::ServiceError::invalid("alerts_disabled", "the alert engine is off")));
-    };
+    let alerting = enabled(&s)?;
     let rules = crate::alerting::load_rules(cfg)
         .map_err(|why| ApiError(memd_core::ServiceError::invalid("invalid_rules", why)))?;
     let count = rules.len();
-    engine.lock().replace_rules(rules);
+    alerting.engine.lock().replace_rules(rules);
     let details = json!({"rules": count, "rules_file": cfg.rules_file});
     s.service.record_event("alert_rules_reloaded", Severity::Info, details.clone()).await;
     Ok(Json(details))
+}
+
+fn enabled(s: &AppState) -> Result<&crate::alerting::SharedAlerting, ApiError> {
+    s.alerts
+        .as_ref()
+        .ok_or_else(|| ApiError(ServiceError::invalid("alerts_disabled", "the alert engine is off")))
+}
+
+/// Creates a silence (with matchers) or a maintenance window (without).
+pub async fn create_silence(
+    _: Operator,
+    State(s): State<AppState>,
+    ApiJson(body): ApiJson<NewSilence>,
+) -> Result<(StatusCode, Json<Silence>), ApiError> {
+    let alerting = enabled(&s)?;
+    let silence = alerting
+        .silences
+        .lock()
+        .add(body, Utc::now())
+        .map_err(|why| ApiError(ServiceError::invalid("invalid_silence", why)))?;
+    let details = serde_json::to_value(&silence).unwrap_or_default();
+    s.service.record_event("silence_created", Severity::Info, details).await;
+    Ok((StatusCode::CREATED, Json(silence)))
+}
+
+pub async fn delete_silence(
+    _: Operator,
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<StatusCode, ApiError> {
+    let alerting = enabled(&s)?;
+    let removed = alerting.silences.lock().remove(id).ok_or(ApiError(ServiceError::NotFound))?;
+    let details = serde_json::to_value(&removed).unwrap_or_default();
+    s.service.record_event("silence_deleted", Severity::Info, details).await;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,122 @@
+//! The built-in alert engine at work: every `alerts.eval_interval_ms` it samples this server's
+//! metrics (the `/metrics` text), evaluates the rules (memd-alerts), records each firing and
+//! resolution as an event, and notifies the configured webhooks ([`notify`]) unless a silence
+//! or maintenance window covers the alert ([`silences`]). Rules come from `alerts.rules_file`
+//! or the shipped set and reload without a restart (`POST /api/alerts/reload`).
+
+pub mod notify;
+pub mod silences;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use memd_alerts::{Engine, Rule, Transition};
+use memd_core::config::AlertsConfig;
+use memd_store::events::Severity;
+use parking_lot::Mutex;
+
+use crate::state::AppState;
+
+/// The longest range a rule may read (`rate(x[1h])`); samples older than this are dropped.
+const HISTORY: Duration = Duration::from_secs(3600);
+
+/// Reads the configured rules (or the shipped ones).
+pub fn load_rules(cfg: &AlertsConfig) -> Result<Vec<Rule>, String> {
+    let text = match &cfg.rules_file {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        None => memd_alerts::SHIPPED_RULES.to_owned(),
+    };
+    memd_alerts::load(&text).map_err(|e| e.to_string())
+}
+
+/// The engine and its silences, shared between the evaluation loop and `/api/alerts`.
+pub struct Alerting {
+    pub engine: Mutex<Engine>,
+    pub silences: Mutex<silences::Silences>,
+    client: reqwest::Client,
+}
+
+pub type SharedAlerting = Arc<Alerting>;
+
+pub fn engine(cfg: &AlertsConfig) -> Result<SharedAlerting, String> {
+    Ok(Arc::new(Alerting {
+        engine: Mutex::new(Engine::new(load_rules(cfg)?, HISTORY)),
+        silences: Mutex::new(silences::Silences::default()),
+        client: reqwest::Client::new(),
+    }))
+}
+
+/// The exposition text of every metric this process exports.
+pub fn exposition(state: &AppState) -> String {
+    let mut text = state.metrics.render();
+    text.push_str(&crate::process::render());
+    text
+}
+
+/// Samples, evaluates and notifies until the task is dropped.
+pub async fn run(state: AppState, alerting: SharedAlerting) {
+    let interval = Duration::from_millis(state.service.config().alerts.eval_interval_ms);
+    let mut every = tokio::time::interval(interval);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        crate::routes::health::refresh_gauges(&state).await;
+        let text = exposition(&state);
+        let now = Utc::now();
+        let transitions = {
+            let mut e = alerting.engine.lock();
+            e.observe(now, &text);
+            e.evaluate(now)
+        };
+        if transitions.is_empty() {
+            continue;
+        }
+        let (loud, quiet): (Vec<Transition>, Vec<Transition>) = {
+            let silences = alerting.silences.lock();
+            transitions.into_iter().partition(|t| !silences.covers(alert_of(t), now))
+        };
+        for t in &quiet {
+            record(&state, t, true).await;
+        }
+        for t in &loud {
+            record(&state, t, false).await;
+        }
+        for g in notify::group(&loud) {
+            for hook in &state.service.config().alerts.webhooks {
+                let body = notify::payload(hook.format, &g);
+                let task = notify::deliver(
+                    state.clone(),
+                    alerting.client.clone(),
+                    hook.clone(),
+                    g.rule.to_owned(),
+                    body,
+                );
+                tokio::spawn(task);
+            }
+        }
+    }
+}
+
+fn alert_of(t: &Transition) -> &memd_alerts::Alert {
+    match t {
+        Transition::Firing(a) | Transition::Resolved(a) => a,
+    }
+}
+
+async fn record(state: &AppState, t: &Transition, silenced: bool) {
+    let (kind, alert) = match &t {
+        Transition::Firing(a) => ("alert_firing", a),
+        Transition::Resolved(a) => ("alert_resolved", a),
+    };
+    let severity = match t {
+        Transition::Resolved(_) => Severity::Info,
+        Transition::Firing(_) => {
+            alert.labels.get("severity").and_then(|s| Severity::parse(s)).unwrap_or(Severity::Warning)
+        }
+    };
+    tracing::warn!(event = kind, alert = %alert.rule, value = alert.value, "alert {kind}: {}", alert.rule);
+    let mut details = serde_json::to_value(alert).unwrap_or_default();
+    details["silenced"] = serde_json::json!(silenced);
+    state.service.record_event(kind, severity, details).await;
+}
