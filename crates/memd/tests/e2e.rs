@@ -233,6 +233,68 @@ async fn a_real_prometheus_scrapes_memd_and_evaluates_the_rules() {
     let _ = prometheus.wait();
 }
 
+/// JSON logs (`--log-json`, debug level): every line is a JSON object with a level, request
+/// lines carry the request id, and neither memory content nor API keys ever reach the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_request_ids_and_never_content_or_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out =
+        memd(&["keys", "create", "--tenant", "acme", "--json"], dir.path()).output().expect("keys create");
+    let key =
+        serde_json::from_slice::<Value>(&out.stdout).expect("json")["key"].as_str().expect("key").to_owned();
+    let log = dir.path().join("memd.log");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut child = memd(&["serve", "--listen", &listen, "--log-json"], dir.path())
+        .env("MEMD_LOG_LEVEL", "memd=debug,memd_core=debug,memd_http=debug,tower_http=debug,info")
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let base = format!("http://{listen}");
+    let c = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while c.get(format!("{base}/health/ready")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "not ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let secret = "ZEBRA-PASSPORT-4471 is Alice's passport number";
+    let r = c
+        .post(format!("{base}/v1/memories"))
+        .bearer_auth(&key)
+        .json(&json!({"user_id": "u", "content": secret}))
+        .send()
+        .await;
+    assert_eq!(r.expect("add").status(), 201);
+    let r = c
+        .post(format!("{base}/v1/search"))
+        .bearer_auth(&key)
+        .json(&json!({"query": "ZEBRA-PASSPORT", "user_id": "u"}))
+        .send()
+        .await;
+    assert_eq!(r.expect("search").status(), 200);
+    let r = c
+        .post(format!("{base}/v1/memories"))
+        .bearer_auth("memd_wrong_key_ZEBRA")
+        .json(&json!({"content": secret}))
+        .send()
+        .await;
+    assert_eq!(r.expect("refused").status(), 401);
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(!text.contains("ZEBRA"), "memory content or a key reached the log:\n{text}");
+    assert!(!text.contains(&key) && !text.contains(&key[..20]), "an API key reached the log");
+    let mut with_request_id = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v["level"].is_string(), "no level: {line}");
+        if v["span"]["request_id"].is_string() || v["request_id"].is_string() {
+            with_request_id += 1;
+        }
+    }
+    assert!(with_request_id > 0, "request-scoped lines carry the request id:\n{text}");
+}
+
 #[tokio::test]
 async fn cli_config_validate_version_and_keys() {
     let dir = tempfile::tempdir().expect("tempdir");
