@@ -2,7 +2,7 @@
 //! (a failure is logged), reading is bounded, and retention follows `events.*` settings.
 
 use chrono::{Duration, Utc};
-use memd_store::events::{Event, EventQuery, NewEvent, Severity};
+use memd_store::events::{Event, EventQuery, NewEvent, Severity, Silence};
 
 use crate::service::{MemoryService, Result};
 use crate::ServiceError;
@@ -33,5 +33,23 @@ impl MemoryService {
         let cfg = self.config().events.clone();
         let before = Utc::now() - Duration::days(i64::from(cfg.retention_days));
         self.blocking(move |i| Ok(i.store.prune_events(before, cfg.max_rows)?)).await
+    }
+}
+
+impl MemoryService {
+    /// Stores an alert silence; returns it with its id.
+    pub async fn create_silence(&self, s: Silence) -> Result<Silence> {
+        self.blocking(move |i| Ok(i.store.create_silence(&s, Utc::now())?)).await
+    }
+
+    /// Deletes a silence; `NotFound` when there is none with that id.
+    pub async fn delete_silence(&self, id: i64) -> Result<()> {
+        let found = self.blocking(move |i| Ok(i.store.delete_silence(id)?)).await?;
+        found.then_some(()).ok_or(ServiceError::NotFound)
+    }
+
+    /// Silences that have not ended.
+    pub async fn silences(&self) -> Result<Vec<Silence>> {
+        self.blocking(|i| Ok(i.store.silences(Utc::now())?)).await
     }
 }

@@ -65,3 +65,15 @@ pub struct EventQuery {
     pub before_id: Option<i64>,
     pub limit: usize,
 }
+
+/// A silence of the alert engine (or, without matchers, a maintenance window), kept so it
+/// outlives a restart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Silence {
+    pub id: i64,
+    /// Label → value an alert must all have (`alertname` is the rule).
+    pub matchers: std::collections::BTreeMap<String, String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub comment: String,
+}

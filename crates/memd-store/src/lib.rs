@@ -173,6 +173,12 @@ pub trait Store: Send + Sync + 'static {
     fn events(&self, q: &events::EventQuery) -> Result<Vec<events::Event>>;
     /// Deletes events older than `before`, then all but the newest `keep`; returns how many.
     fn prune_events(&self, before: DateTime<Utc>, keep: usize) -> Result<u64>;
+    /// Stores an alert silence (`id` ignored and assigned); ended silences are dropped.
+    fn create_silence(&self, s: &events::Silence, now: DateTime<Utc>) -> Result<events::Silence>;
+    /// Deletes a silence; `false` when there was none with that id.
+    fn delete_silence(&self, id: i64) -> Result<bool>;
+    /// Silences not ended at `now`, oldest first.
+    fn silences(&self, now: DateTime<Utc>) -> Result<Vec<events::Silence>>;
 
     // ---- performance history (see [`perf`]) ----
 

@@ -62,6 +62,7 @@ cases!(
     graph_mirror_memories,
     events_lifecycle,
     perf_history,
+    silences_lifecycle,
 );
 
 #[test]

@@ -225,3 +225,34 @@ async fn a_slow_embedder_fires_the_latency_alert_which_resolves_when_it_recovers
     assert_eq!(v["rules"][0]["evaluated"], false, "{v}");
     assert!(v["rules"][0]["not_evaluated_because"].as_str().is_some_and(|w| w.contains("avg")), "{v}");
 }
+
+/// A maintenance window outlives a restart; a deleted one stays deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silences_outlive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = reqwest::Client::new();
+    let server = Server::start(dir.path()).await;
+    let window = json!({"duration_s": 3600, "comment": "upgrade"});
+    let r =
+        c.post(format!("{}/api/alerts/silences", server.base)).json(&window).send().await.expect("create");
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
+    let bad = json!({"duration_s": 10, "ends_at": "2030-01-01T00:00:00Z"});
+    let r = c.post(format!("{}/api/alerts/silences", server.base)).json(&bad).send().await.expect("create");
+    assert_eq!(r.status(), 400, "exactly one of duration_s and ends_at");
+    drop(server);
+
+    let server = Server::start(dir.path()).await;
+    let silences = |v: Value| v["silences"].as_array().cloned().unwrap_or_default();
+    let listed = silences(alerts(&c, &server.base).await);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["comment"], "upgrade");
+    let r = c.delete(format!("{}/api/alerts/silences/{id}", server.base)).send().await.expect("delete");
+    assert_eq!(r.status(), 204);
+    let r = c.delete(format!("{}/api/alerts/silences/{id}", server.base)).send().await.expect("delete");
+    assert_eq!(r.status(), 404);
+    drop(server);
+
+    let server = Server::start(dir.path()).await;
+    assert!(silences(alerts(&c, &server.base).await).is_empty());
+}

@@ -59,6 +59,10 @@ pub async fn run(state: AppState, alerting: SharedAlerting) {
     let interval = Duration::from_millis(state.service.config().alerts.eval_interval_ms);
     let mut every = tokio::time::interval(interval);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    match state.service.silences().await {
+        Ok(stored) => alerting.silences.lock().replace(stored),
+        Err(e) => tracing::warn!(event = "silences_not_loaded", error_type = e.code().name(), error = %e),
+    }
     loop {
         every.tick().await;
         crate::routes::health::refresh_gauges(&state).await;
@@ -115,7 +119,12 @@ async fn record(state: &AppState, t: &Transition, silenced: bool) {
             alert.labels.get("severity").and_then(|s| Severity::parse(s)).unwrap_or(Severity::Warning)
         }
     };
-    tracing::warn!(event = kind, alert = %alert.rule, value = alert.value, "alert {kind}: {}", alert.rule);
+    match t {
+        Transition::Firing(_) => {
+            tracing::warn!(event = kind, alert = %alert.rule, value = alert.value, silenced)
+        }
+        Transition::Resolved(_) => tracing::info!(event = kind, alert = %alert.rule, silenced),
+    }
     let mut details = serde_json::to_value(alert).unwrap_or_default();
     details["silenced"] = serde_json::json!(silenced);
     state.service.record_event(kind, severity, details).await;

@@ -1,22 +1,14 @@
 //! Silences and maintenance windows: while one is active, matching alerts are still evaluated,
 //! shown and recorded, but not notified. A silence matches alerts whose labels (and
-//! `alertname`) equal all its matchers; a maintenance window is a silence without matchers.
-//! Kept in memory: a restart ends them (recorded as events when created and deleted).
+//! `alertname`, the rule) equal all its matchers; a maintenance window is a silence without
+//! matchers. Stored in the database (they outlive a restart); this is the engine's copy.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use memd_alerts::Alert;
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Silence {
-    pub id: u64,
-    pub matchers: BTreeMap<String, String>,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    pub comment: String,
-}
+pub use memd_store::events::Silence;
+use serde::Deserialize;
 
 /// `POST /api/alerts/silences`: `ends_at` or `duration_s` (one of them), `starts_at` defaulting
 /// to now.
@@ -32,46 +24,53 @@ pub struct NewSilence {
     pub comment: String,
 }
 
-/// Silences at most at once (expired ones are dropped first).
-const MAX_SILENCES: usize = 1000;
+/// Silences at most at once.
+pub const MAX_SILENCES: usize = 1000;
 
-#[derive(Default)]
-pub struct Silences {
-    next: u64,
-    list: Vec<Silence>,
-}
-
-impl Silences {
-    pub fn add(&mut self, s: NewSilence, now: DateTime<Utc>) -> Result<Silence, String> {
-        let starts_at = s.starts_at.unwrap_or(now);
-        let ends_at = match (s.ends_at, s.duration_s) {
+impl NewSilence {
+    /// The silence to store (id assigned by the store), or why it is invalid.
+    pub fn build(self, now: DateTime<Utc>) -> Result<Silence, String> {
+        let starts_at = self.starts_at.unwrap_or(now);
+        let ends_at = match (self.ends_at, self.duration_s) {
             (Some(end), None) => end,
             (None, Some(d)) => {
-                starts_at + chrono::Duration::seconds(i64::try_from(d).unwrap_or(i64::MAX / 2))
+                starts_at + chrono::Duration::seconds(i64::try_from(d).unwrap_or(i64::MAX / 2).min(1 << 40))
             }
             _ => return Err("give exactly one of ends_at and duration_s".into()),
         };
         if ends_at <= starts_at || ends_at <= now {
             return Err("a silence must end after it starts and in the future".into());
         }
-        self.list.retain(|x| x.ends_at > now);
-        if self.list.len() >= MAX_SILENCES {
-            return Err(format!("at most {MAX_SILENCES} silences"));
+        if self.comment.len() > 1024 || self.matchers.len() > 32 {
+            return Err("at most 32 matchers and a 1 KiB comment".into());
         }
-        self.next += 1;
-        let silence = Silence { id: self.next, matchers: s.matchers, starts_at, ends_at, comment: s.comment };
-        self.list.push(silence.clone());
-        Ok(silence)
+        Ok(Silence { id: 0, matchers: self.matchers, starts_at, ends_at, comment: self.comment })
+    }
+}
+
+/// The engine's copy of the stored silences.
+#[derive(Default)]
+pub struct Silences {
+    list: Vec<Silence>,
+}
+
+impl Silences {
+    pub fn replace(&mut self, list: Vec<Silence>) {
+        self.list = list;
     }
 
-    pub fn remove(&mut self, id: u64) -> Option<Silence> {
-        let i = self.list.iter().position(|s| s.id == id)?;
-        Some(self.list.remove(i))
+    pub fn insert(&mut self, s: Silence) {
+        self.list.push(s);
     }
 
-    /// Silences not yet over.
-    pub fn current(&self, now: DateTime<Utc>) -> Vec<Silence> {
-        self.list.iter().filter(|s| s.ends_at > now).cloned().collect()
+    pub fn remove(&mut self, id: i64) {
+        self.list.retain(|s| s.id != id);
+    }
+
+    /// Silences not yet over (dropping ended ones).
+    pub fn current(&mut self, now: DateTime<Utc>) -> Vec<Silence> {
+        self.list.retain(|s| s.ends_at > now);
+        self.list.clone()
     }
 
     /// Whether an active silence covers `alert` at `now`.
@@ -106,39 +105,40 @@ mod tests {
         }
     }
 
+    fn new(
+        matchers: &[(&str, &str)],
+        starts: Option<i64>,
+        ends: Option<i64>,
+        duration: Option<u64>,
+    ) -> NewSilence {
+        let now = Utc::now();
+        NewSilence {
+            matchers: matchers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            starts_at: starts.map(|s| now + chrono::Duration::seconds(s)),
+            ends_at: ends.map(|s| now + chrono::Duration::seconds(s)),
+            duration_s: duration,
+            comment: String::new(),
+        }
+    }
+
     #[test]
     fn silences_match_by_labels_and_time_and_windows_match_everything() {
         let now = Utc::now();
         let mut s = Silences::default();
-        let one = NewSilence {
-            matchers: [("alertname".to_owned(), "A".to_owned())].into(),
-            starts_at: None,
-            ends_at: None,
-            duration_s: Some(60),
-            comment: "deploy".into(),
-        };
-        let id = s.add(one, now).expect("silence").id;
+        let mut one = new(&[("alertname", "A")], None, None, Some(60)).build(now).expect("silence");
+        one.id = 1;
+        s.insert(one);
         assert!(s.covers(&alert("A", "error"), now));
         assert!(!s.covers(&alert("B", "error"), now));
         assert!(!s.covers(&alert("A", "error"), now + chrono::Duration::seconds(61)), "over after its end");
-        let later = NewSilence {
-            matchers: BTreeMap::new(),
-            starts_at: Some(now + chrono::Duration::seconds(30)),
-            ends_at: Some(now + chrono::Duration::seconds(90)),
-            duration_s: None,
-            comment: "maintenance".into(),
-        };
-        s.add(later, now).expect("window");
+        let mut window = new(&[], Some(30), Some(90), None).build(now).expect("window");
+        window.id = 2;
+        s.insert(window);
         assert!(!s.covers(&alert("B", "info"), now), "not started yet");
         assert!(s.covers(&alert("B", "info"), now + chrono::Duration::seconds(45)));
-        assert!(s.remove(id).is_some() && s.remove(id).is_none());
-        let bad = NewSilence {
-            matchers: BTreeMap::new(),
-            starts_at: None,
-            ends_at: None,
-            duration_s: None,
-            comment: String::new(),
-        };
-        assert!(s.add(bad, now).is_err());
+        s.remove(1);
+        assert_eq!(s.current(now).len(), 1);
+        assert!(new(&[], None, None, None).build(now).is_err(), "needs an end");
+        assert!(new(&[], None, Some(-5), None).build(now).is_err(), "ends in the past");
     }
 }

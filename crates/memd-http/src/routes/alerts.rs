@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use memd_core::ServiceError;
 
-use crate::alerting::silences::{NewSilence, Silence};
+use crate::alerting::silences::{NewSilence, Silence, MAX_SILENCES};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Operator};
 use crate::state::AppState;
@@ -38,7 +38,8 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
         ));
     };
     let now = Utc::now();
-    let silences = alerting.silences.lock();
+    let mut silences = alerting.silences.lock();
+    let current = silences.current(now);
     let e = alerting.engine.lock();
     let active = e.active();
     let state_of = |rule: &str| {
@@ -78,7 +79,7 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
             v["silenced"] = json!(silences.covers(a, now));
             v
         }).collect::<Vec<_>>(),
-        "silences": silences.current(now),
+        "silences": current,
         "history": history,
     })))
 }
@@ -108,11 +109,14 @@ pub async fn create_silence(
     ApiJson(body): ApiJson<NewSilence>,
 ) -> Result<(StatusCode, Json<Silence>), ApiError> {
     let alerting = enabled(&s)?;
-    let silence = alerting
-        .silences
-        .lock()
-        .add(body, Utc::now())
-        .map_err(|why| ApiError(ServiceError::invalid("invalid_silence", why)))?;
+    let now = Utc::now();
+    let invalid = |why: String| ApiError(ServiceError::invalid("invalid_silence", why));
+    let silence = body.build(now).map_err(invalid)?;
+    if alerting.silences.lock().current(now).len() >= MAX_SILENCES {
+        return Err(invalid(format!("at most {MAX_SILENCES} silences")));
+    }
+    let silence = s.service.create_silence(silence).await?;
+    alerting.silences.lock().insert(silence.clone());
     let details = serde_json::to_value(&silence).unwrap_or_default();
     s.service.record_event("silence_created", Severity::Info, details).await;
     Ok((StatusCode::CREATED, Json(silence)))
@@ -121,11 +125,11 @@ pub async fn create_silence(
 pub async fn delete_silence(
     _: Operator,
     State(s): State<AppState>,
-    ApiPath(id): ApiPath<u64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     let alerting = enabled(&s)?;
-    let removed = alerting.silences.lock().remove(id).ok_or(ApiError(ServiceError::NotFound))?;
-    let details = serde_json::to_value(&removed).unwrap_or_default();
-    s.service.record_event("silence_deleted", Severity::Info, details).await;
+    s.service.delete_silence(id).await?;
+    alerting.silences.lock().remove(id);
+    s.service.record_event("silence_deleted", Severity::Info, serde_json::json!({"id": id})).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -48,3 +48,28 @@ pub fn events_lifecycle(s: &dyn Store) {
     let left = s.events(&EventQuery { limit: 100, ..EventQuery::default() }).expect("events");
     assert_eq!(left.iter().filter_map(|e| e.details["n"].as_u64()).collect::<Vec<_>>(), [4, 3]);
 }
+
+/// Silences survive as stored, ended ones go, deletes report whether they found one.
+pub fn silences_lifecycle(s: &dyn Store) {
+    use crate::events::Silence;
+    let now = base();
+    let window = |mins: i64, comment: &str| Silence {
+        id: 0,
+        matchers: [("alertname".to_owned(), "MemdCpuHigh".to_owned())].into(),
+        starts_at: now - Duration::minutes(1),
+        ends_at: now + Duration::minutes(mins),
+        comment: comment.into(),
+    };
+    let a = s.create_silence(&window(30, "deploy"), now).expect("create");
+    let b = s.create_silence(&window(60, "maintenance"), now).expect("create");
+    assert!(b.id > a.id);
+    assert_eq!(s.silences(now).expect("list"), [a.clone(), b.clone()]);
+    assert_eq!(
+        s.silences(now + Duration::minutes(45)).expect("list"),
+        std::slice::from_ref(&b),
+        "ended ones are not listed"
+    );
+    assert!(s.delete_silence(a.id).expect("delete"));
+    assert!(!s.delete_silence(a.id).expect("delete again"));
+    assert_eq!(s.silences(now).expect("list"), [b]);
+}

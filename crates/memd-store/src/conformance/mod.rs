@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::{Filter, ListQuery, Memory, NewMemory, Store, TenantId};
 
-pub use events::events_lifecycle;
+pub use events::{events_lifecycle, silences_lifecycle};
 pub use graph::{graph_isolation, graph_mirror_memories, graph_paging, graph_reference_semantics};
 pub use keys::keys_lifecycle;
 pub use listing::{filters_match_reference, list_pagination, tag_stats};
@@ -58,6 +58,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("graph_mirror_memories", graph_mirror_memories),
     ("events_lifecycle", events_lifecycle),
     ("perf_history", perf_history),
+    ("silences_lifecycle", silences_lifecycle),
 ];
 
 /// Runs every case, each on a fresh store from `make`.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, ToSql};
 
 use super::codec::{self, micros};
-use crate::events::{Event, EventQuery, NewEvent, Severity};
+use crate::events::{Event, EventQuery, NewEvent, Severity, Silence};
 use crate::{Result, StoreError};
 
 pub(super) fn record(c: &Connection, e: &NewEvent, now: DateTime<Utc>) -> Result<Event> {
@@ -77,4 +77,52 @@ pub(super) fn prune(c: &Connection, before: DateTime<Utc>, keep: usize) -> Resul
         )?
         .execute([keep])?;
     Ok((old + excess) as u64)
+}
+
+/// Stores a silence (its `id` is assigned) and drops silences that ended before `now`.
+pub(super) fn create_silence(c: &Connection, s: &Silence, now: DateTime<Utc>) -> Result<Silence> {
+    c.prepare_cached("DELETE FROM alert_silences WHERE ends_at <= ?1")?.execute([micros(now)])?;
+    c.prepare_cached(
+        "INSERT INTO alert_silences (matchers, starts_at, ends_at, comment) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        codec::to_json(&s.matchers)?,
+        micros(s.starts_at),
+        micros(s.ends_at),
+        s.comment
+    ])?;
+    Ok(Silence { id: c.last_insert_rowid(), ..s.clone() })
+}
+
+pub(super) fn delete_silence(c: &Connection, id: i64) -> Result<bool> {
+    Ok(c.prepare_cached("DELETE FROM alert_silences WHERE id = ?1")?.execute([id])? == 1)
+}
+
+/// Silences that have not ended at `now`, oldest first.
+pub(super) fn silences(c: &Connection, now: DateTime<Utc>) -> Result<Vec<Silence>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, matchers, starts_at, ends_at, comment FROM alert_silences WHERE ends_at > ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([micros(now)], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, matchers, starts_at, ends_at, comment) = row?;
+        out.push(Silence {
+            id,
+            matchers: serde_json::from_str(&matchers)
+                .map_err(|e| StoreError::Corrupt(format!("silence matchers: {e}")))?,
+            starts_at: codec::time(starts_at)?,
+            ends_at: codec::time(ends_at)?,
+            comment,
+        });
+    }
+    Ok(out)
 }

@@ -160,6 +160,16 @@ CREATE TABLE perf_minutes (
     PRIMARY KEY (minute, series)
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- Silences and maintenance windows of the alert engine; ended ones are dropped on the next write.
+CREATE TABLE alert_silences (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    matchers  TEXT NOT NULL,               -- JSON object label -> value
+    starts_at INTEGER NOT NULL,
+    ends_at   INTEGER NOT NULL,
+    comment   TEXT NOT NULL
+);
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{embeddings, events, graph, keys, memories, perf, query, SqliteStore};
-use crate::events::{Event, EventQuery, NewEvent};
+use crate::events::{Event, EventQuery, NewEvent, Silence};
 use crate::graph::{Graph, GraphRead, GraphWrite, GraphWritten};
 use crate::perf::PerfMinute;
 use crate::{
@@ -179,6 +179,19 @@ impl Store for SqliteStore {
 
     fn prune_events(&self, before: DateTime<Utc>, keep: usize) -> Result<u64> {
         self.write(move |c| events::prune(c, before, keep))
+    }
+
+    fn create_silence(&self, s: &Silence, now: DateTime<Utc>) -> Result<Silence> {
+        let s = s.clone();
+        self.write(move |c| events::create_silence(c, &s, now))
+    }
+
+    fn delete_silence(&self, id: i64) -> Result<bool> {
+        self.write(move |c| events::delete_silence(c, id))
+    }
+
+    fn silences(&self, now: DateTime<Utc>) -> Result<Vec<Silence>> {
+        self.read(|c| events::silences(c, now))
     }
 
     fn put_perf(&self, rows: &[PerfMinute]) -> Result<()> {
