@@ -107,6 +107,11 @@ impl MemoryService {
         self.inner.pipeline_state.pending.load(Ordering::Relaxed)
     }
 
+    /// Background embedding batches that failed in a row (0 while the embedder works).
+    pub fn embed_failures(&self) -> i64 {
+        self.inner.pipeline_state.failures.load(Ordering::Relaxed)
+    }
+
     /// Runs blocking work (store, index, embedder) off the async runtime.
     pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T>
     where

@@ -3,7 +3,7 @@
 //! a search-latency rule goes pending, fires, and resolves once the embedder is fast again —
 //! each transition exactly once, as an event, in `/api/alerts` and as one grouped notification to
 //! each webhook (a flaky one is retried); a silence keeps a firing alert quiet; rules reload
-//! without a restart.
+//! without a restart; silences outlive a restart; and health follows a provider that fails.
 
 mod common;
 
@@ -31,19 +31,23 @@ groups:
         annotations: {summary: "search p95 {{ $value | humanizeDuration }}"}
 "#;
 
-/// An embeddings endpoint answering 8-dimensional vectors after `delay_ms`.
+/// An embeddings endpoint answering 8-dimensional vectors after `delay_ms`, or HTTP 500 while
+/// `delay_ms` is `u64::MAX` (a broken provider).
 async fn slow_embedder(delay_ms: Arc<AtomicU64>) -> String {
     let app = Router::new().route(
         "/v1/embeddings",
         post(move |Json(body): Json<Value>| {
             let delay = delay_ms.load(Ordering::Relaxed);
             async move {
+                if delay == u64::MAX {
+                    return Err(StatusCode::INTERNAL_SERVER_ERROR);
+                }
                 tokio::time::sleep(Duration::from_millis(delay)).await;
                 let n = body["input"].as_array().map_or(1, Vec::len);
                 let data: Vec<Value> = (0..n)
                     .map(|i| json!({"index": i, "embedding": [1.0, 0.5, 0.25, i as f64 + 1.0, 0.0, 0.1, 0.2, 0.3]}))
                     .collect();
-                Json(json!({"data": data, "model": "slow"}))
+                Ok(Json(json!({"data": data, "model": "slow"})))
             }
         }),
     );
@@ -255,4 +259,64 @@ async fn silences_outlive_a_restart() {
 
     let server = Server::start(dir.path()).await;
     assert!(silences(alerts(&c, &server.base).await).is_empty());
+}
+
+/// Health follows a broken component: an embedding provider that fails makes the embedder
+/// degraded, then unhealthy (search still answers from keywords), and healthy again after it
+/// recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_follows_a_failing_embedder_and_its_recovery() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let delay = Arc::new(AtomicU64::new(u64::MAX));
+    let embedder = slow_embedder(delay.clone()).await;
+    let env = [
+        ("MEMD_EMBED_PROVIDER", "openai".to_owned()),
+        ("MEMD_EMBED_OPENAI_BASE_URL", embedder),
+        ("MEMD_EMBED_OPENAI_MODEL", "slow".to_owned()),
+        ("MEMD_EMBED_OPENAI_DIM", "8".to_owned()),
+    ];
+    let server = Server::start_with_env(dir.path(), &env).await;
+    let c = reqwest::Client::new();
+    let health = || async {
+        let v: Value = c
+            .get(format!("{}/api/health", server.base))
+            .send()
+            .await
+            .expect("health")
+            .json()
+            .await
+            .expect("json");
+        let embedder =
+            v["components"].as_array().and_then(|cs| cs.iter().find(|c| c["name"] == "embedder").cloned());
+        (v, embedder.expect("embedder component")["status"].as_str().unwrap_or("").to_owned())
+    };
+    let r = c
+        .post(format!("{}/v1/memories", server.base))
+        .json(&json!({"user_id": "u", "content": "kiwi"}))
+        .send()
+        .await;
+    assert_eq!(r.expect("add").status(), 201, "writes are accepted while the embedder is down");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (v, status) = health().await;
+        if status == "unhealthy" {
+            assert!(v["score"].as_f64().expect("score") < 1.0);
+            assert_ne!(v["status"], "critical", "keyword search still serves");
+            break;
+        }
+        assert!(Instant::now() < deadline, "embedder never turned unhealthy: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let r = c
+        .post(format!("{}/v1/search", server.base))
+        .json(&json!({"query": "kiwi", "user_id": "u", "mode": "keyword"}))
+        .send()
+        .await;
+    assert_eq!(r.expect("search").status(), 200);
+    delay.store(0, Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while health().await.1 != "healthy" {
+        assert!(Instant::now() < deadline, "embedder never recovered: {}", health().await.0);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -32,6 +32,9 @@ pub struct Component {
     pub latency_ms: f64,
 }
 
+/// Failed embedding batches in a row from which the embedder counts as unhealthy.
+const EMBED_FAILURES_UNHEALTHY: i64 = 3;
+
 /// Statuses from best to worst, with the score each contributes to the overall health score.
 pub const LEVELS: [(&str, f64); 4] =
     [("healthy", 1.0), ("degraded", 0.7), ("unhealthy", 0.3), ("critical", 0.0)];
@@ -104,7 +107,15 @@ pub async fn components(s: &AppState) -> Vec<Component> {
         latency_ms: 0.0,
     });
     let pending = s.service.embed_pending();
+    let failures = s.service.embed_failures();
     let (status, detail) = match s.service.embedder() {
+        // Search falls back to keywords and writes wait in the queue: never critical.
+        Some(e) if failures >= EMBED_FAILURES_UNHEALTHY => {
+            ("unhealthy", format!("{}: {failures} batches failed in a row; {pending} pending", e.model_id()))
+        }
+        Some(e) if failures > 0 => {
+            ("degraded", format!("{}: {failures} batches failed; {pending} pending", e.model_id()))
+        }
         Some(e) => ("healthy", format!("{}; {pending} pending", e.model_id())),
         None => ("degraded", "no embedder configured: keyword search only".to_owned()),
     };
