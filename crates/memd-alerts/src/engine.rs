@@ -4,13 +4,14 @@
 //! [`Transition`] (the caller records it as an event); one alert per rule and label set, so a
 //! condition that persists is reported once, not at every evaluation.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::eval::evaluate;
+use crate::expr::Expr;
 use crate::rules::Rule;
 use crate::series::{parse_exposition, History, Labels};
 
@@ -45,15 +46,28 @@ pub enum Transition {
 /// Rules, the sampled history they read, and the alerts they hold.
 pub struct Engine {
     rules: Vec<Rule>,
+    /// Metric names the rules read: only these are kept in the history.
+    names: HashSet<String>,
     history: History,
     active: BTreeMap<(String, Labels), Alert>,
     last_eval: Option<DateTime<Utc>>,
+    max_keep: Duration,
 }
 
 impl Engine {
-    /// `keep` bounds the sampled history: the longest range any rule reads.
-    pub fn new(rules: Vec<Rule>, keep: Duration) -> Self {
-        Self { rules, history: History::new(keep), active: BTreeMap::new(), last_eval: None }
+    /// `max_keep` bounds the sampled history; it keeps the longest range any rule reads (plus
+    /// a minute), never more than `max_keep`, and only the metrics the rules name.
+    pub fn new(rules: Vec<Rule>, max_keep: Duration) -> Self {
+        let mut e = Self {
+            rules: Vec::new(),
+            names: HashSet::new(),
+            history: History::new(max_keep),
+            active: BTreeMap::new(),
+            last_eval: None,
+            max_keep,
+        };
+        e.replace_rules(rules);
+        e
     }
 
     /// Swaps the rules (a reload); alerts of rules that still exist carry on, the others end
@@ -61,6 +75,13 @@ impl Engine {
     pub fn replace_rules(&mut self, rules: Vec<Rule>) {
         let names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
         self.active.retain(|(rule, _), _| names.contains(&rule.as_str()));
+        let mut metrics = HashSet::new();
+        let mut longest = Duration::ZERO;
+        for expr in rules.iter().filter_map(|r| r.expr.as_ref().ok()) {
+            reads(expr, &mut metrics, &mut longest);
+        }
+        self.names = metrics;
+        self.history.set_keep((longest + Duration::from_secs(60)).min(self.max_keep));
         self.rules = rules;
     }
 
@@ -68,9 +89,11 @@ impl Engine {
         &self.rules
     }
 
-    /// Records a sample of every metric (Prometheus exposition text) taken at `at`.
+    /// Records a sample (Prometheus exposition text) taken at `at`: the metrics the rules read.
     pub fn observe(&mut self, at: DateTime<Utc>, exposition: &str) {
-        self.history.push(at, parse_exposition(exposition));
+        let mut snapshot = parse_exposition(exposition);
+        snapshot.retain(|(name, _), _| self.names.contains(name));
+        self.history.push(at, snapshot);
     }
 
     /// Evaluates every rule at `at` (the newest sample) and returns what changed.
@@ -130,6 +153,25 @@ impl Engine {
 
     pub fn samples(&self) -> usize {
         self.history.len()
+    }
+}
+
+/// The metric names an expression reads and the longest range it looks back.
+fn reads(e: &Expr, names: &mut HashSet<String>, longest: &mut Duration) {
+    match e {
+        Expr::Number(_) => {}
+        Expr::Instant(sel) => {
+            names.insert(sel.name.clone());
+        }
+        Expr::Rate(sel, range) => {
+            names.insert(sel.name.clone());
+            *longest = (*longest).max(*range);
+        }
+        Expr::Sum { expr, .. } | Expr::HistogramQuantile(_, expr) => reads(expr, names, longest),
+        Expr::Binary(_, l, r) => {
+            reads(l, names, longest);
+            reads(r, names, longest);
+        }
     }
 }
 

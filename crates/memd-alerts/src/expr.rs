@@ -170,9 +170,15 @@ impl Parser<'_> {
                 self.i = save;
                 break;
             }
-            if self.eat("bool") || self.eat("on") || self.eat("ignoring") || self.eat("group_left") {
-                return Err(self.err("vector matching modifiers and `bool` are not supported"));
+            let save_mod = self.i;
+            if let Some(word) = self.ident() {
+                if ["bool", "on", "ignoring", "group_left", "group_right"].contains(&word.as_str())
+                    && self.peek_modifier_end()
+                {
+                    return Err(self.err("vector matching modifiers and `bool` are not supported"));
+                }
             }
+            self.i = save_mod;
             let rhs = self.expr(op.precedence() + 1)?;
             lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs));
         }
@@ -234,6 +240,12 @@ impl Parser<'_> {
                 Ok(Expr::Instant(sel))
             }
         }
+    }
+
+    /// After a modifier keyword comes `(` (on, ignoring, group_*) or an operand (bool).
+    fn peek_modifier_end(&mut self) -> bool {
+        self.ws();
+        self.s.get(self.i).is_some_and(|b| *b == b'(' || b.is_ascii_alphanumeric() || *b == b'_')
     }
 
     fn peek_is(&mut self, b: u8) -> bool {
@@ -311,16 +323,13 @@ impl Parser<'_> {
         if !self.eat("[") {
             return Ok(None);
         }
-        let n = self.number().ok_or_else(|| self.err("expected a duration"))?;
-        let unit = match self.s.get(self.i) {
-            Some(b's') => 1.0,
-            Some(b'm') => 60.0,
-            Some(b'h') => 3600.0,
-            _ => return Err(self.err("durations are s, m or h")),
-        };
-        self.i += 1;
-        self.expect("]")?;
-        Ok(Some(Duration::from_secs_f64(n * unit)))
+        let end = self.s[self.i..].iter().position(|b| *b == b']').ok_or_else(|| self.err("expected `]`"))?;
+        let text = String::from_utf8_lossy(&self.s[self.i..self.i + end]).into_owned();
+        let d = crate::rules::duration(&text)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| self.err(format!("bad range {text:?}")))?;
+        self.i += end + 1;
+        Ok(Some(d))
     }
 }
 

@@ -60,20 +60,32 @@ pub enum RulesError {
     Duration(String, String),
 }
 
-/// `30s`, `5m`, `1h`, `0m`.
+/// Prometheus durations: `30s`, `5m`, `1h30m`, `0m`, `2d`, `1w` (units ms, s, m, h, d, w, y).
 pub fn duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let (n, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic())?);
-    let n: f64 = n.parse().ok()?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        "d" => n * 86400.0,
-        _ => return None,
-    };
-    (secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0.0f64;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+        let n: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86_400.0,
+            "w" => 604_800.0,
+            "y" => 31_536_000.0,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total += n * factor;
+    }
+    Duration::try_from_secs_f64(total).ok()
 }
 
 /// Why an expression cannot be judged in-process even though it parses.
@@ -120,6 +132,9 @@ mod tests {
         assert_eq!(duration("0m"), Some(Duration::ZERO));
         assert_eq!(duration("1.5s"), Some(Duration::from_millis(1500)));
         assert_eq!(duration("ten"), None);
+        assert_eq!(duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(duration("1w"), Some(Duration::from_secs(604_800)));
+        assert_eq!(duration(&format!("{}h", "9".repeat(400))), None, "too long: refused, no panic");
     }
 
     #[test]

@@ -81,6 +81,11 @@ impl History {
         }
     }
 
+    /// Changes how long snapshots are kept (from the next push).
+    pub fn set_keep(&mut self, keep: Duration) {
+        self.keep = keep;
+    }
+
     pub fn latest(&self) -> Option<&Timed> {
         self.snapshots.back()
     }

@@ -488,6 +488,9 @@ impl Config {
         };
         hide(&mut shown.admin_token);
         hide(&mut shown.embed.openai_api_key);
+        for hook in &mut shown.alerts.webhooks {
+            hook.url = redact_url(&hook.url);
+        }
         shown
     }
 
@@ -498,6 +501,14 @@ impl Config {
     pub fn lexical_dir(&self) -> PathBuf {
         self.data_dir.join("index").join("lexical")
     }
+}
+
+/// `scheme://host/<redacted>`: a webhook URL's path and query are its secret (Slack's are).
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    format!("{scheme}://{host}/<redacted>")
 }
 
 /// Values set by CLI flags; `None` leaves the lower layers' value.
@@ -526,6 +537,20 @@ pub struct EmbedOverrides {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webhook_urls_are_redacted_to_their_host() {
+        assert_eq!(
+            redact_url("https://hooks.slack.com/services/T0/B0/secret"),
+            "https://hooks.slack.com/<redacted>"
+        );
+        assert_eq!(redact_url("http://user:pw@h:8080/x?token=1"), "http://h:8080/<redacted>");
+        let mut cfg = Config::default();
+        cfg.alerts
+            .webhooks
+            .push(WebhookConfig { url: "https://h/secret".into(), format: WebhookFormat::Slack });
+        assert!(!serde_json::to_string(&cfg.redacted()).expect("json").contains("secret"));
+    }
 
     #[test]
     fn default_config_validates() {

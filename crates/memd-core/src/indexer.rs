@@ -34,6 +34,10 @@ pub struct Indexer {
     applied: Mutex<Applied>,
     /// The lower of the two applied seqs, readable without the lock (see [`Self::behind`]).
     applied_min: AtomicI64,
+    /// Both applied seqs as last published, for status and metrics without the lock (which a
+    /// catch-up holds for a whole batch).
+    applied_lexical: AtomicI64,
+    applied_vector: AtomicI64,
     /// Bumped for a tenant whenever a change of its memories reaches the indexes.
     generations: RwLock<HashMap<TenantId, u64>>,
     /// Bumped when an index is reloaded or rebuilt as a whole.
@@ -62,6 +66,8 @@ impl Indexer {
         let me = Indexer {
             applied: Mutex::new(Applied { lexical: lexical_seq, vector: 0 }),
             applied_min: AtomicI64::new(0),
+            applied_lexical: AtomicI64::new(lexical_seq),
+            applied_vector: AtomicI64::new(0),
             generations: RwLock::new(HashMap::new()),
             epoch: AtomicU64::new(0),
             store,
@@ -111,6 +117,8 @@ impl Indexer {
     }
 
     fn publish(&self, applied: &Applied) {
+        self.applied_lexical.store(applied.lexical, Ordering::Release);
+        self.applied_vector.store(applied.vector, Ordering::Release);
         self.applied_min.store(applied.lexical.min(applied.vector), Ordering::Release);
     }
 
@@ -252,9 +260,9 @@ impl Indexer {
     }
 
     /// (lexical, vector) applied seq, for status and lag metrics.
+    /// Never waits for a catch-up in progress: it reads the last published values.
     pub fn applied(&self) -> (i64, i64) {
-        let a = self.applied.lock();
-        (a.lexical, a.vector)
+        (self.applied_lexical.load(Ordering::Acquire), self.applied_vector.load(Ordering::Acquire))
     }
 
     pub fn lexical(&self) -> &Arc<dyn LexicalIndex> {

@@ -69,11 +69,27 @@ fn describe() {
         "Requests refused before routing by reason (overloaded: concurrency limit; timeout)."
     );
     describe_counter!(
+        memd_mcp::TOOL_CALLS_TOTAL,
+        "MCP tool calls by tool and outcome (ok, tool_error, error, overloaded)."
+    );
+    describe_histogram!(
+        memd_mcp::TOOL_CALL_SECONDS,
+        Unit::Seconds,
+        "MCP tool call latency by tool (HTTP and stdio)."
+    );
+    describe_counter!(
         crate::alerting::notify::NOTIFICATIONS_TOTAL,
         "Alert notification attempts by outcome (delivered, retried, failed)."
     );
     describe_gauge!(INDEX_SEQ_LAG, "Change-log entries committed but not yet applied, by index.");
     describe_gauge!(crate::routes::mcp::MCP_SESSIONS, "Open MCP sessions on /mcp (Streamable HTTP).");
+}
+
+/// The method as a label: the standard methods, every other token as `OTHER` (any token is a
+/// valid method, and unauthenticated clients must not be able to mint label values).
+fn method_label(m: &axum::http::Method) -> &'static str {
+    const KNOWN: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+    KNOWN.into_iter().find(|k| *k == m.as_str()).unwrap_or("OTHER")
 }
 
 /// Records count and latency labelled by the matched route template, never the raw path, in
@@ -84,7 +100,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let started = Instant::now();
     metrics::gauge!(HTTP_IN_FLIGHT).increment(1.0);
     let resp = next.run(req).await;

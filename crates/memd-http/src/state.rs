@@ -40,11 +40,15 @@ impl AppState {
             let max_body = cfg.limits.max_body_bytes;
             Arc::new(McpHttp::new(service.clone(), &cfg.mcp, max_body, shutdown.child_token()))
         });
-        let (alerts, alerts_error) = match cfg.alerts.enabled.then(|| crate::alerting::engine(&cfg.alerts)) {
+        let wanted = cfg.alerts.enabled && cfg.observe.metrics;
+        let (alerts, alerts_error) = match wanted.then(|| crate::alerting::engine(&cfg.alerts)) {
             Some(Ok(e)) => (Some(e), None),
             Some(Err(why)) => {
                 tracing::error!(event = "alert_rules_invalid", error_type = "invalid_rules", error = %why);
                 (None, Some(why))
+            }
+            None if cfg.alerts.enabled => {
+                (None, Some("observe.metrics is off: the alert engine would see no metrics".to_owned()))
             }
             None => (None, None),
         };

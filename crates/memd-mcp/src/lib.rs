@@ -25,10 +25,11 @@ use std::sync::{Arc, OnceLock};
 use memd_core::{Caller, MemoryService, ServiceError, DEFAULT_USER};
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolResult, ContentBlock, ErrorCode as RpcCode, ErrorData, Extensions, Implementation,
-    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
-    ReadResourceResponse, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode as RpcCode, ErrorData,
+    Extensions, Implementation, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{prompt_handler, tool_handler, RoleServer, ServerHandler, ServiceExt};
@@ -50,11 +51,34 @@ enum Identity {
     PerRequest,
 }
 
+/// Bounds on tool calls, shared by every session of a process: a tool call runs while its
+/// answer streams (after the HTTP layer's own bounds have let the request through), so it gets
+/// the same limits itself — at most `limits.max_concurrency` at once (beyond: a JSON-RPC
+/// "unavailable" error at once) and `limits.request_timeout_ms` each.
+pub struct Bounds {
+    permits: Arc<tokio::sync::Semaphore>,
+    timeout: std::time::Duration,
+}
+
+impl Bounds {
+    pub fn from_config(cfg: &memd_core::Config) -> Arc<Self> {
+        Arc::new(Self {
+            permits: Arc::new(tokio::sync::Semaphore::new(cfg.limits.max_concurrency)),
+            timeout: std::time::Duration::from_millis(cfg.limits.request_timeout_ms),
+        })
+    }
+}
+
+/// Tool calls by tool and outcome, and their latency.
+pub const TOOL_CALLS_TOTAL: &str = "memd_mcp_tool_calls_total";
+pub const TOOL_CALL_SECONDS: &str = "memd_mcp_tool_call_duration_seconds";
+
 /// One MCP session's server: the service and whom its tools act as.
 #[derive(Clone)]
 pub struct MemdMcp {
     service: MemoryService,
     identity: Identity,
+    bounds: Arc<Bounds>,
     tool_router: ToolRouter<Self>,
     prompt_router: PromptRouter<Self>,
 }
@@ -63,7 +87,9 @@ impl MemdMcp {
     /// A server whose tools all act as `caller` (stdio: the local caller, or the key in
     /// `MEMD_API_KEY`).
     pub fn new(service: MemoryService, caller: Caller) -> Self {
+        let bounds = Bounds::from_config(service.config());
         Self {
+            bounds,
             service,
             identity: Identity::Fixed(caller),
             tool_router: Self::routes(),
@@ -73,8 +99,9 @@ impl MemdMcp {
 
     /// A server whose tools act as the [`Caller`] the HTTP layer put in each request's
     /// extensions.
-    fn per_request(service: MemoryService) -> Self {
+    fn per_request(service: MemoryService, bounds: Arc<Bounds>) -> Self {
         Self {
+            bounds,
             service,
             identity: Identity::PerRequest,
             tool_router: Self::routes(),
@@ -123,6 +150,40 @@ impl MemdMcp {
 #[tool_handler(router = self.tool_router)]
 #[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for MemdMcp {
+    /// Every tool call, bounded ([`Bounds`]) and measured by tool (unknown names as `unknown`).
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let tool = if self.tool_router.has_route(&request.name) {
+            request.name.to_string()
+        } else {
+            "unknown".into()
+        };
+        let unavailable = |m: &str| {
+            ErrorData::new(RpcCode(memd_core::ErrorCode::Unavailable.jsonrpc_code()), m.to_owned(), None)
+        };
+        let Ok(_permit) = self.bounds.permits.clone().try_acquire_owned() else {
+            metrics::counter!(TOOL_CALLS_TOTAL, "tool" => tool, "outcome" => "overloaded").increment(1);
+            return Err(unavailable("server overloaded; retry shortly"));
+        };
+        let started = std::time::Instant::now();
+        let call = self.tool_router.call(ToolCallContext::new(self, request, context));
+        let result = tokio::time::timeout(self.bounds.timeout, call)
+            .await
+            .unwrap_or_else(|_| Err(unavailable("tool call timed out")));
+        let outcome = match &result {
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => "tool_error",
+            Ok(_) => "ok",
+            Err(_) => "error",
+        };
+        metrics::histogram!(TOOL_CALL_SECONDS, "tool" => tool.clone())
+            .record(started.elapsed().as_secs_f64());
+        metrics::counter!(TOOL_CALLS_TOTAL, "tool" => tool, "outcome" => outcome).increment(1);
+        result
+    }
+
     fn get_info(&self) -> ServerConfig {
         let capabilities =
             ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().build();

@@ -1,7 +1,8 @@
 //! Operational events: state changes an operator wants in one timeline (start and stop, alerts,
 //! configuration reloads, and later breakers, degradation, security incidents, backups). System
-//! data, not tenant data: events carry no memory content and no secrets, and only operators read
-//! them. Kept for a bounded time and count (see [`crate::Store::prune_events`]).
+//! data, not tenant data: events carry no memory content and no secrets; the full timeline is for
+//! operators (`/api/events`), the alert transitions also show in `/api/alerts`. Kept for a bounded
+//! time and count (see [`crate::Store::prune_events`]).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

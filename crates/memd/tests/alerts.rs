@@ -207,6 +207,7 @@ async fn a_slow_embedder_fires_the_latency_alert_which_resolves_when_it_recovers
     let r =
         c.post(format!("{}/api/alerts/silences", server.base)).json(&silence).send().await.expect("silence");
     assert_eq!(r.status(), 201);
+    let silence_id = r.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
     delay.store(150, Ordering::Relaxed);
     search_until(&c, &server.base, "silenced", Duration::from_secs(30), |v| rule_state(v) == "firing").await;
     let v = alerts(&c, &server.base).await;
@@ -214,6 +215,21 @@ async fn a_slow_embedder_fires_the_latency_alert_which_resolves_when_it_recovers
     assert_eq!(v["silences"].as_array().map(Vec::len), Some(1));
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(received.got.lock().len(), 6, "nothing sent while silenced");
+    // The silence ends while the alert still fires: now it is notified, once per webhook.
+    let r = c
+        .delete(format!("{}/api/alerts/silences/{silence_id}", server.base))
+        .send()
+        .await
+        .expect("unsilence");
+    assert_eq!(r.status(), 204);
+    search_until(&c, &server.base, "still slow", Duration::from_secs(30), |_| received.got.lock().len() >= 9)
+        .await;
+    let late: Vec<String> = received.got.lock()[6..]
+        .iter()
+        .filter(|(p, _)| p == "json")
+        .map(|(_, b)| b["status"].to_string())
+        .collect();
+    assert_eq!(late, ["\"firing\""], "{:?}", received.got.lock());
     delay.store(0, Ordering::Relaxed);
 
     // Reload without a restart: a file with no rules leaves none.

@@ -35,6 +35,11 @@ pub struct Alerting {
     pub engine: Mutex<Engine>,
     pub silences: Mutex<silences::Silences>,
     client: reqwest::Client,
+    /// Deliveries in progress ([`notify::MAX_IN_FLIGHT`] at most).
+    deliveries: Arc<tokio::sync::Semaphore>,
+    /// Firing alerts whose firing was notified: a resolution is notified only for these, and a
+    /// firing alert a silence hid is notified once the silence no longer covers it.
+    notified: Mutex<std::collections::HashSet<(String, memd_alerts::series::Labels)>>,
 }
 
 pub type SharedAlerting = Arc<Alerting>;
@@ -44,6 +49,8 @@ pub fn engine(cfg: &AlertsConfig) -> Result<SharedAlerting, String> {
         engine: Mutex::new(Engine::new(load_rules(cfg)?, HISTORY)),
         silences: Mutex::new(silences::Silences::default()),
         client: reqwest::Client::new(),
+        deliveries: Arc::new(tokio::sync::Semaphore::new(notify::MAX_IN_FLIGHT)),
+        notified: Mutex::new(Default::default()),
     }))
 }
 
@@ -68,36 +75,71 @@ pub async fn run(state: AppState, alerting: SharedAlerting) {
         crate::routes::health::refresh_gauges(&state).await;
         let text = exposition(&state);
         let now = Utc::now();
-        let transitions = {
+        let (transitions, firing) = {
             let mut e = alerting.engine.lock();
             e.observe(now, &text);
-            e.evaluate(now)
+            let t = e.evaluate(now);
+            let firing: Vec<memd_alerts::Alert> =
+                e.active().into_iter().filter(|a| a.state == memd_alerts::State::Firing).cloned().collect();
+            (t, firing)
         };
-        if transitions.is_empty() {
-            continue;
+        for t in &transitions {
+            let silenced = alerting.silences.lock().covers(alert_of(t), now);
+            record(&state, t, silenced).await;
         }
-        let (loud, quiet): (Vec<Transition>, Vec<Transition>) = {
-            let silences = alerting.silences.lock();
-            transitions.into_iter().partition(|t| !silences.covers(alert_of(t), now))
-        };
-        for t in &quiet {
-            record(&state, t, true).await;
-        }
-        for t in &loud {
-            record(&state, t, false).await;
-        }
-        for g in notify::group(&loud) {
-            for hook in &state.service.config().alerts.webhooks {
-                let body = notify::payload(hook.format, &g);
-                let task = notify::deliver(
-                    state.clone(),
-                    alerting.client.clone(),
-                    hook.clone(),
-                    g.rule.to_owned(),
-                    body,
-                );
-                tokio::spawn(task);
+        let due = due_notifications(&alerting, transitions, firing, now);
+        notify_all(&state, &alerting, &due);
+    }
+}
+
+/// What to notify now: firings not yet notified and not silenced (new ones, and ones a silence
+/// hid until now), and resolutions of firings that were notified.
+fn due_notifications(
+    alerting: &Alerting,
+    transitions: Vec<Transition>,
+    firing: Vec<memd_alerts::Alert>,
+    now: chrono::DateTime<Utc>,
+) -> Vec<Transition> {
+    let silences = alerting.silences.lock();
+    let mut notified = alerting.notified.lock();
+    let mut due = Vec::new();
+    for t in transitions {
+        if let Transition::Resolved(a) = t {
+            if notified.remove(&(a.rule.clone(), a.labels.clone())) {
+                due.push(Transition::Resolved(a));
             }
+        }
+    }
+    for a in firing {
+        let key = (a.rule.clone(), a.labels.clone());
+        if !notified.contains(&key) && !silences.covers(&a, now) {
+            notified.insert(key);
+            due.push(Transition::Firing(a));
+        }
+    }
+    due
+}
+
+fn notify_all(state: &AppState, alerting: &SharedAlerting, due: &[Transition]) {
+    for g in notify::group(due) {
+        for hook in &state.service.config().alerts.webhooks {
+            let Ok(permit) = alerting.deliveries.clone().try_acquire_owned() else {
+                metrics::counter!(notify::NOTIFICATIONS_TOTAL, "outcome" => "dropped").increment(1);
+                tracing::warn!(event = "notification_dropped", error_type = "overloaded", rule = g.rule);
+                continue;
+            };
+            let body = notify::payload(hook.format, &g);
+            let task = notify::deliver(
+                state.clone(),
+                alerting.client.clone(),
+                hook.clone(),
+                g.rule.to_owned(),
+                body,
+            );
+            tokio::spawn(async move {
+                task.await;
+                drop(permit);
+            });
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Notifications: one per rule and transition of an evaluation (its alerts grouped), to every
 //! configured webhook, as Alertmanager-like JSON or a Slack message; retried with exponential
 //! backoff (0.5 s, doubling) up to `alerts.notify_attempts`, each attempt bounded by
-//! `alerts.notify_timeout_ms`. A notification that never got through is an event.
+//! `alerts.notify_timeout_ms`, the wait capped at a minute, at most [`MAX_IN_FLIGHT`] in progress.
+//! A notification that never got through is an event (naming the webhook's host, never its URL).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,6 +15,10 @@ use serde_json::{json, Value};
 use crate::state::AppState;
 
 pub const NOTIFICATIONS_TOTAL: &str = "memd_alert_notifications_total";
+/// The longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Deliveries in progress at most (beyond: dropped, counted and recorded as failed).
+pub const MAX_IN_FLIGHT: usize = 64;
 
 /// One group: a rule's alerts that fired (or resolved) in the same evaluation.
 pub struct Group<'a> {
@@ -85,12 +90,13 @@ pub async fn deliver(
                 return;
             }
             Ok(r) => last_error = format!("HTTP {}", r.status().as_u16()),
-            Err(e) => last_error = e.to_string(),
+            // Without the URL: a webhook's URL is its secret.
+            Err(e) => last_error = e.without_url().to_string(),
         }
         metrics::counter!(NOTIFICATIONS_TOTAL, "outcome" => "retried").increment(1);
         if attempt < cfg.notify_attempts {
             tokio::time::sleep(backoff).await;
-            backoff *= 2;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
     metrics::counter!(NOTIFICATIONS_TOTAL, "outcome" => "failed").increment(1);

@@ -35,6 +35,12 @@ pub struct Component {
 /// Failed embedding batches in a row from which the embedder counts as unhealthy.
 const EMBED_FAILURES_UNHEALTHY: i64 = 3;
 
+/// Whether a serving component (not disk or memory, which are reported but do not gate) is
+/// critical.
+pub fn blocks_serving(components: &[Component]) -> bool {
+    components.iter().any(|c| c.status == "critical" && !matches!(c.name, "disk" | "memory"))
+}
+
 /// Statuses from best to worst, with the score each contributes to the overall health score.
 pub const LEVELS: [(&str, f64); 4] =
     [("healthy", 1.0), ("degraded", 0.7), ("unhealthy", 0.3), ("critical", 0.0)];
@@ -72,12 +78,16 @@ pub struct Readiness {
     pub components: Vec<Component>,
 }
 
-/// Readiness: 200 when serving; 503 while starting, draining or when a component is critical.
+/// Readiness: 200 when serving; 503 while starting, draining or when a serving component (store,
+/// indexes, embedder) is critical.
 #[utoipa::path(get, path = "/health/ready", tag = "ops",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn ready(State(s): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let components = components(&s).await;
-    let critical = components.iter().any(|c| c.status == "critical");
+    // Disk and memory are reported but do not gate readiness: a nearly full volume still serves
+    // reads, and pulling every instance from a load balancer for it would turn a warning into
+    // an outage (their alerts are MemdMemoryHigh and the disk component in /api/health).
+    let critical = blocks_serving(&components);
     let status = match (s.phase(), critical) {
         (Phase::Starting, _) => "starting",
         (Phase::Draining, _) => "draining",

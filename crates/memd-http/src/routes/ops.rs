@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, Operator};
-use crate::routes::health::{components, overall};
+use crate::routes::health::{blocks_serving, components, overall};
 use crate::state::{AppState, Phase};
 
 fn phase_name(p: Phase) -> &'static str {
@@ -33,11 +33,12 @@ fn uptime_s(s: &AppState) -> i64 {
     (Utc::now() - s.service.started_at()).num_seconds()
 }
 
-/// Components, the worst status among them and the mean score; 503 when critical or not serving.
+/// Components, the worst status among them and the mean score; 503 exactly when
+/// `/health/ready` is.
 pub async fn health(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
     let components = components(&s).await;
     let (status, score) = overall(&components);
-    let serving = s.phase() == Phase::Ready && status != "critical";
+    let serving = s.phase() == Phase::Ready && !blocks_serving(&components);
     let code = if serving { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = json!({
         "status": status,
