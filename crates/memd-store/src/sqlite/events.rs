@@ -40,7 +40,9 @@ pub(super) fn list(c: &Connection, q: &EventQuery) -> Result<Vec<Event>> {
         args.push(before);
         sql.push_str(&format!(" AND id < ?{}", args.len()));
     }
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", q.limit.max(1)));
+    let limit = i64::try_from(q.limit.max(1)).unwrap_or(i64::MAX);
+    args.push(&limit);
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
     let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map(args.as_slice(), |r| {
         Ok((

@@ -276,14 +276,23 @@ fn entities_where(
     arg: Option<String>,
     limit: Option<usize>,
 ) -> Result<Vec<(i64, Entity)>> {
-    let limit = limit.map(|l| format!("LIMIT {l}")).unwrap_or_default();
+    // The limit is a parameter (the last one), so each query shape is one cached statement.
+    let mut args = bind(o, &arg);
+    let limit = limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
+    let limit_sql = match &limit {
+        Some(l) => {
+            args.push(l);
+            format!("LIMIT ?{}", args.len())
+        }
+        None => String::new(),
+    };
     let sql = format!(
         "SELECT id, name, entity_type FROM kg_entities WHERE tenant = ?1 AND user_id = ?2 {filter}
-         ORDER BY id {limit}"
+         ORDER BY id {limit_sql}"
     );
     let mut entities: Vec<(i64, Entity)> = c
         .prepare_cached(&sql)?
-        .query_map(bind(o, &arg).as_slice(), |r| {
+        .query_map(args.as_slice(), |r| {
             Ok((r.get(0)?, Entity { name: r.get(1)?, entity_type: r.get(2)?, observations: Vec::new() }))
         })?
         .collect::<rusqlite::Result<_>>()?;
