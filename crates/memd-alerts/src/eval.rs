@@ -58,32 +58,62 @@ fn instant(sel: &Selector, h: &History) -> Vector {
     latest.iter().filter(|((n, l), _)| matches(sel, n, l)).map(|((_, l), v)| (l.clone(), *v)).collect()
 }
 
-/// A series over a range: first time, first value, last time, last value, increase so far.
-type Span = (chrono::DateTime<chrono::Utc>, f64, chrono::DateTime<chrono::Utc>, f64, f64);
+/// A counter over a range: first time and value, last time and value, increase so far (resets
+/// counted from zero) and the number of samples.
+#[derive(Clone, Copy)]
+struct Span {
+    first_t: chrono::DateTime<chrono::Utc>,
+    first: f64,
+    last_t: chrono::DateTime<chrono::Utc>,
+    last: f64,
+    increase: f64,
+    samples: u32,
+}
 
+fn secs(d: chrono::Duration) -> f64 {
+    d.num_milliseconds() as f64 / 1000.0
+}
+
+/// Prometheus' `rate`: the increase over the samples in `(now - range, now]`, extrapolated
+/// towards the range's edges (by at most half a sampling interval beyond the samples, and
+/// never below zero for a counter), per second of the range.
 fn rate(sel: &Selector, range: std::time::Duration, h: &History) -> Vector {
     let Some((now, _)) = h.latest() else { return Vec::new() };
-    let since = *now - chrono::Duration::from_std(range).unwrap_or(chrono::Duration::minutes(5));
+    let range_s = range.as_secs_f64();
+    let start = *now - chrono::Duration::from_std(range).unwrap_or(chrono::Duration::minutes(5));
     let mut acc: BTreeMap<Labels, Span> = BTreeMap::new();
-    for (t, snapshot) in h.since(since) {
+    for (t, snapshot) in h.since(start).filter(|(t, _)| *t > start) {
         for ((n, l), v) in snapshot {
             if !matches(sel, n, l) {
                 continue;
             }
             acc.entry(l.clone())
-                .and_modify(|(_, _, last_t, last, inc)| {
-                    // A counter that went down was reset: count from zero.
-                    *inc += if *v >= *last { *v - *last } else { *v };
-                    *last_t = *t;
-                    *last = *v;
+                .and_modify(|s| {
+                    s.increase += if *v >= s.last { *v - s.last } else { *v };
+                    s.last_t = *t;
+                    s.last = *v;
+                    s.samples += 1;
                 })
-                .or_insert((*t, *v, *t, *v, 0.0));
+                .or_insert(Span { first_t: *t, first: *v, last_t: *t, last: *v, increase: 0.0, samples: 1 });
         }
     }
     acc.into_iter()
-        .filter_map(|(l, (first_t, _, last_t, _, inc))| {
-            let secs = (last_t - first_t).num_milliseconds() as f64 / 1000.0;
-            (secs > 0.0).then(|| (l, inc / secs))
+        .filter_map(|(l, s)| {
+            let sampled = secs(s.last_t - s.first_t);
+            if s.samples < 2 || sampled <= 0.0 {
+                return None;
+            }
+            let average_gap = sampled / f64::from(s.samples - 1);
+            let mut to_start = secs(s.first_t - start);
+            let to_end = secs(*now - s.last_t);
+            if s.increase > 0.0 && s.first >= 0.0 {
+                // A counter does not extrapolate below zero.
+                to_start = to_start.min(sampled * (s.first / s.increase));
+            }
+            let threshold = average_gap * 1.1;
+            let edge = |d: f64| if d < threshold { d } else { average_gap / 2.0 };
+            let interval = sampled + edge(to_start) + edge(to_end);
+            Some((l, s.increase * (interval / sampled) / range_s))
         })
         .collect()
 }
@@ -215,7 +245,9 @@ mod tests {
             ],
             60,
         );
-        assert_eq!(value("rate(r{status=\"200\"}[5m])", &h), [10.0]);
+        // Three samples a minute apart, 1200 in 2 minutes; a counter that starts at 0 is not
+        // extrapolated to before that, so 1200 over the 5-minute range, as Prometheus gives.
+        assert_eq!(value("rate(r{status=\"200\"}[5m])", &h), [4.0]);
         let ratio = value("sum(rate(r{status=~\"5..\"}[5m])) / sum(rate(r[5m]))", &h);
         assert!((ratio[0] - 12.0 / 1212.0).abs() < 1e-9, "{ratio:?}");
         assert!(value("sum(rate(r{status=~\"5..\"}[5m])) / sum(rate(r[5m])) > 0.05", &h).is_empty());
@@ -225,7 +257,10 @@ mod tests {
     #[test]
     fn counter_resets_are_not_negative_rates() {
         let h = history(&["c 100", "c 160", "c 30"], 10);
-        assert_eq!(value("rate(c[1m])", &h), [(60.0 + 30.0) / 20.0]);
+        // Increase 90 over 20 s of samples, extended by 5 s at the start (half an interval),
+        // the range of 60 s: 90 * 25/20 / 60.
+        let r = value("rate(c[1m])", &h);
+        assert!((r[0] - 90.0 * 25.0 / 20.0 / 60.0).abs() < 1e-9, "{r:?}");
     }
 
     #[test]
