@@ -92,8 +92,9 @@ pub enum GraphWritten {
 #[derive(Clone, Debug, PartialEq)]
 pub enum GraphRead {
     /// Entities in insertion order after `cursor`, at most `limit`. When the whole graph fits
-    /// in the page, every relation comes with it; otherwise the relations touching the page's
-    /// entities, and on the last page also those touching no entity.
+    /// in the page, every relation comes with it; otherwise each relation comes exactly once:
+    /// with its `from` entity, else (`from` is no entity) with its `to` entity, else (touching no
+    /// entity) on the last page.
     Page { cursor: Option<i64>, limit: usize },
     /// The named entities and the relations touching them (at least one endpoint).
     Names(Vec<String>),

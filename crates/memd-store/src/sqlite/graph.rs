@@ -360,12 +360,20 @@ fn page(c: &Connection, o: &Owner<'_>, cursor: Option<i64>, limit: usize) -> Res
             next_cursor,
         });
     }
-    let mut graph = with_touching_relations(c, o, entities)?;
+    // Each relation on exactly one page: the page of its `from` entity; a relation whose `from`
+    // is no entity, on the page of its `to`; one touching no entity, on the last page.
+    let names: Vec<&str> = entities.iter().map(|(_, e)| e.name.as_str()).collect();
+    let owned = "AND (src IN (SELECT value FROM json_each(?3))
+                 OR (dst IN (SELECT value FROM json_each(?3))
+                     AND src NOT IN (SELECT name FROM kg_entities WHERE tenant = ?1 AND user_id = ?2)))";
+    let mut relations = relations(c, o, owned, Some(json!(names).to_string()))?;
     if !more {
         let dangling = "AND src NOT IN (SELECT name FROM kg_entities WHERE tenant = ?1 AND user_id = ?2)
                         AND dst NOT IN (SELECT name FROM kg_entities WHERE tenant = ?1 AND user_id = ?2)";
-        graph.relations.extend(relations(c, o, dangling, None)?);
+        relations.extend(self::relations(c, o, dangling, None)?);
     }
+    let mut graph =
+        Graph { entities: entities.into_iter().map(|(_, e)| e).collect(), relations, next_cursor: None };
     graph.next_cursor = next_cursor;
     Ok(graph)
 }
