@@ -144,8 +144,9 @@ pub struct CacheStats {
 pub struct Baselines {
     /// The 24 hours up to now.
     pub trailing_24h: PerfStats,
-    /// The same window on each of the previous 7 days, together.
-    pub same_hours_last_7d: PerfStats,
+    /// The same window on each of the previous 7 days, together (windows of up to 24 hours;
+    /// longer ones would overlap each other and the window itself).
+    pub same_hours_last_7d: Option<PerfStats>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -243,7 +244,10 @@ impl MemoryService {
             let day = 24 * 60;
             // The window, the trailing day, then the same window on each of the last 7 days.
             let mut ranges = vec![(end - span, end), (end - day, end)];
-            ranges.extend((1..=7).map(|d| (end - d * day - span, end - d * day)));
+            let daily = span <= day;
+            if daily {
+                ranges.extend((1..=7).map(|d| (end - d * day - span, end - d * day)));
+            }
             let mut windows = i.perf.windows(i.store.as_ref(), &ranges)?.into_iter();
             let window = windows.next().unwrap_or_default();
             let trailing = windows.next().unwrap_or_default();
@@ -262,7 +266,7 @@ impl MemoryService {
                 cache: cache(&window),
                 baselines: Baselines {
                     trailing_24h: stats(trailing.iter(), (day * 60) as f64),
-                    same_hours_last_7d: stats(last_week.iter(), seconds * 7.0),
+                    same_hours_last_7d: daily.then(|| stats(last_week.iter(), seconds * 7.0)),
                 },
             })
         })

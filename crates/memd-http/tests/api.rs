@@ -412,6 +412,8 @@ async fn performance_reports_routes_cache_and_baselines_across_a_flush() {
     app.service.flush_perf().await.expect("flush");
     let after = app.get("/api/performance?hours=1").await.ok(200);
     assert_eq!(after.body["routes"]["/v1/memories"]["requests"], 5, "{}", after.body);
+    let long = app.get("/api/performance?hours=48").await.ok(200);
+    assert!(long.body["baselines"]["same_hours_last_7d"].is_null(), "no overlapping daily windows");
     app.get("/api/performance?hours=0").await.err(400, "invalid_hours");
     app.get("/api/performance?hours=1000").await.err(400, "invalid_hours");
 }
