@@ -14,6 +14,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 const SESSION_HEADER: &str = "mcp-session-id";
+/// The first protocol version without sessions (dates compare as strings).
+const STATELESS_SINCE: &str = "2026-07-28";
 pub const MCP_SESSIONS: &str = "memd_mcp_sessions";
 
 pub async fn endpoint(State(state): State<AppState>, mut req: Request) -> Response {
@@ -26,8 +28,14 @@ pub async fn endpoint(State(state): State<AppState>, mut req: Request) -> Respon
         Err(e) => return ApiError(e).into_response(),
     };
     tracing::Span::current().record("tenant", caller.tenant.as_str());
+    // Protocol 2026-07-28 and later run without sessions: such a request opens none.
+    let stateless = req
+        .headers()
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v >= STATELESS_SINCE);
     let opens_session =
-        req.method() == axum::http::Method::POST && !req.headers().contains_key(SESSION_HEADER);
+        req.method() == axum::http::Method::POST && !req.headers().contains_key(SESSION_HEADER) && !stateless;
     if opens_session && mcp.at_session_limit().await {
         let mut resp =
             ApiError(ServiceError::Unavailable("too many open MCP sessions; retry shortly".into()))

@@ -131,6 +131,11 @@ async fn sessions_are_bounded() {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let r = c.post(None, &[], init).await.err(503, "unavailable");
     assert!(r.headers.contains_key("retry-after"));
+    // A stateless request (protocol 2026-07-28) opens no session: the cap does not apply.
+    let ping = json!({"jsonrpc": "2.0", "id": 9, "method": "ping"});
+    let headers = [LOCAL_HOST, ACCEPT, ("mcp-protocol-version", "2026-07-28")];
+    let r = app.send_with("POST", "/mcp", &headers, Some(ping.to_string().into_bytes())).await;
+    assert_ne!(r.status, 503, "{}", r.body);
     // The open session keeps working.
     let status = c.call(&first, "memd_status", json!({})).await;
     assert_eq!(status["result"]["structuredContent"]["tenant"], "default", "{status}");
