@@ -110,6 +110,11 @@ fn due_notifications(
             }
         }
     }
+    // Forget alerts that stopped firing without a resolution (their rule was reloaded away), so
+    // they are notified again if they come back.
+    let firing_now: std::collections::HashSet<_> =
+        firing.iter().map(|a| (a.rule.clone(), a.labels.clone())).collect();
+    notified.retain(|k| firing_now.contains(k));
     for a in firing {
         let key = (a.rule.clone(), a.labels.clone());
         if !notified.contains(&key) && !silences.covers(&a, now) {
