@@ -254,3 +254,28 @@ fn perf_insert_and_read() {
     time("tag_neighbours", &|| drop(store.tag_neighbours(&t, None, "t5", 10, now).expect("nb")));
     time("count", &|| assert!(store.count(&t).expect("count") > 0));
 }
+
+/// Several processes (here: threads, each with its own connections) creating the same new
+/// database at once all open it: the one that loses the race to switch the file to WAL waits
+/// for the other instead of failing with "database is locked".
+#[test]
+fn concurrent_first_opens_of_one_new_file_all_succeed() {
+    for _ in 0..10 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("memd.db");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let opens: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    SqliteStore::open(&path, SqliteOptions { durability: Durability::Full, readers: 1 })
+                        .map(drop)
+                })
+            })
+            .collect();
+        for open in opens {
+            open.join().expect("thread").expect("every concurrent first open succeeds");
+        }
+    }
+}

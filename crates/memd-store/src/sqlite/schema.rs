@@ -197,8 +197,22 @@ pub(super) fn configure(conn: &Connection, durability: Durability, reader: bool)
 }
 
 /// Switches the file to WAL (persistent; a no-op when it already is).
+///
+/// Two processes creating the same new file both hold a shared lock when they ask for the
+/// switch; SQLite then answers one of them `SQLITE_BUSY` at once, without the busy handler (which
+/// could deadlock). That one retries until the other has switched, within [`BUSY_TIMEOUT`].
 pub(super) fn enable_wal(conn: &Connection) -> Result<()> {
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mode: String = loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => break other?,
+        }
+    };
     if mode.eq_ignore_ascii_case("wal") || mode.eq_ignore_ascii_case("memory") {
         Ok(())
     } else {
