@@ -14,7 +14,7 @@ fn credential(parts: &Parts) -> Option<String> {
     parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
-/// The caller of a `/v1` route.
+/// The caller of a `/v1` route (and of `/mcp`).
 pub struct Auth(pub Caller);
 
 impl FromRequestParts<AppState> for Auth {

@@ -37,7 +37,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The full application router.
 pub fn router(state: AppState) -> Router {
     let limits = state.service.config().limits.clone();
-    let api = Router::new()
+    let mut api = Router::new()
         .route(
             "/v1/memories",
             post(routes::memories::create)
@@ -68,8 +68,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/alerts/reload", post(routes::alerts::reload))
         .route("/api/alerts/silences", post(routes::alerts::create_silence))
         .route("/api/alerts/silences/{id}", delete(routes::alerts::delete_silence))
-        .route("/openapi.json", get(openapi::openapi_json))
-        .route("/mcp", any(routes::mcp::endpoint))
+        .route("/openapi.json", get(openapi::openapi_json));
+    if state.mcp.is_some() {
+        api = api.route("/mcp", any(routes::mcp::endpoint));
+    }
+    let api = api
         .route_layer(middleware::from_fn_with_state(state.clone(), observe::track))
         .fallback(not_found)
         .with_state(state);

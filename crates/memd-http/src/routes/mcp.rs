@@ -11,6 +11,7 @@ use memd_core::ServiceError;
 use tower::ServiceExt;
 
 use crate::error::ApiError;
+use crate::extract::Auth;
 use crate::state::AppState;
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -18,16 +19,11 @@ const SESSION_HEADER: &str = "mcp-session-id";
 const STATELESS_SINCE: &str = "2026-07-28";
 pub const MCP_SESSIONS: &str = "memd_mcp_sessions";
 
-pub async fn endpoint(State(state): State<AppState>, mut req: Request) -> Response {
+/// Mounted only when `mcp.http` is on (see [`crate::router`]).
+pub async fn endpoint(Auth(caller): Auth, State(state): State<AppState>, mut req: Request) -> Response {
     let Some(mcp) = state.mcp.clone() else {
         return ApiError(ServiceError::NotFound).into_response();
     };
-    let credential = req.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let caller = match state.service.authenticate(credential.map(str::to_owned)).await {
-        Ok(c) => c,
-        Err(e) => return ApiError(e).into_response(),
-    };
-    tracing::Span::current().record("tenant", caller.tenant.as_str());
     // Protocol 2026-07-28 and later run without sessions: such a request opens none.
     let stateless = req
         .headers()
