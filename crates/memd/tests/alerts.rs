@@ -155,14 +155,7 @@ async fn a_slow_embedder_fires_the_latency_alert_which_resolves_when_it_recovers
     search_until(&c, &server.base, "fast", Duration::from_secs(30), |v| rule_state(v) == "inactive").await;
     // Let a few more evaluations pass: a condition that stays resolved is not reported again.
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let events: Value = c
-        .get(format!("{}/api/events", server.base))
-        .send()
-        .await
-        .expect("events")
-        .json()
-        .await
-        .expect("json");
+    let events = server.get_json("/api/events").await;
     let kinds: Vec<&str> = events["events"]
         .as_array()
         .expect("events")
@@ -294,14 +287,7 @@ async fn health_follows_a_failing_embedder_and_its_recovery() {
     let server = Server::start_with_env(dir.path(), &env).await;
     let c = reqwest::Client::new();
     let health = || async {
-        let v: Value = c
-            .get(format!("{}/api/health", server.base))
-            .send()
-            .await
-            .expect("health")
-            .json()
-            .await
-            .expect("json");
+        let v = server.get_json("/api/health").await;
         let embedder =
             v["components"].as_array().and_then(|cs| cs.iter().find(|c| c["name"] == "embedder").cloned());
         (v, embedder.expect("embedder component")["status"].as_str().unwrap_or("").to_owned())

@@ -243,20 +243,11 @@ async fn json_logs_carry_request_ids_and_never_content_or_keys() {
     let key =
         serde_json::from_slice::<Value>(&out.stdout).expect("json")["key"].as_str().expect("key").to_owned();
     let log = dir.path().join("memd.log");
-    let listen = format!("127.0.0.1:{}", free_port());
-    let mut child = memd(&["serve", "--listen", &listen, "--log-json"], dir.path())
-        .env("MEMD_LOG_LEVEL", "memd=debug,memd_core=debug,memd_http=debug,tower_http=debug,info")
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let base = format!("http://{listen}");
+    let level =
+        ("MEMD_LOG_LEVEL", "memd=debug,memd_core=debug,memd_http=debug,tower_http=debug,info".to_owned());
+    let mut server = Server::start_logging(dir.path(), &["--log-json"], &[level], &log).await;
+    let base = server.base.clone();
     let c = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while c.get(format!("{base}/health/ready")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
-        assert!(Instant::now() < deadline, "not ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let secret = "ZEBRA-PASSPORT-4471 is Alice's passport number";
     let r = c
         .post(format!("{base}/v1/memories"))
@@ -279,8 +270,8 @@ async fn json_logs_carry_request_ids_and_never_content_or_keys() {
         .send()
         .await;
     assert_eq!(r.expect("refused").status(), 401);
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let _ = child.wait();
+    let _ = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status();
+    let _ = server.child.wait();
     let text = std::fs::read_to_string(&log).expect("log");
     assert!(!text.contains("ZEBRA"), "memory content or a key reached the log:\n{text}");
     assert!(!text.contains(&key) && !text.contains(&key[..20]), "an API key reached the log");
@@ -357,14 +348,7 @@ async fn sigterm_drains_and_exits_cleanly() {
     .await;
     assert_eq!(v["results"].as_array().map(Vec::len), Some(1), "{v}");
     // The timeline shows the stop and both starts, newest first.
-    let events: Value = c
-        .get(format!("{}/api/events", server.base))
-        .send()
-        .await
-        .expect("events")
-        .json()
-        .await
-        .expect("json");
+    let events = server.get_json("/api/events").await;
     let kinds: Vec<&str> =
         events["events"].as_array().expect("events").iter().filter_map(|e| e["type"].as_str()).collect();
     assert_eq!(kinds, ["started", "stopped", "started"], "{events}");

@@ -39,6 +39,14 @@ impl Server {
         s
     }
 
+    /// [`Server::start`] with extra arguments, environment, and stderr written to `log`.
+    pub async fn start_logging(data: &Path, args: &[&str], env: &[(&str, String)], log: &Path) -> Server {
+        let file = std::fs::File::create(log).expect("log file");
+        let s = Self::spawn_full(data, args, env, Stdio::from(file));
+        s.wait_ready().await;
+        s
+    }
+
     /// [`Server::start`] for tests without an async runtime.
     pub fn start_blocking(data: &Path) -> Server {
         let s = Self::spawn(data);
@@ -52,11 +60,16 @@ impl Server {
     }
 
     fn spawn_with(data: &Path, env: &[(&str, String)]) -> Server {
+        Self::spawn_full(data, &[], env, Stdio::inherit())
+    }
+
+    fn spawn_full(data: &Path, args: &[&str], env: &[(&str, String)], stderr: Stdio) -> Server {
         let listen = format!("127.0.0.1:{}", free_port());
         let child = memd(&["serve", "--listen", &listen], data)
+            .args(args)
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn memd serve");
         Server { child, base: format!("http://{listen}") }
@@ -73,6 +86,13 @@ impl Server {
             assert!(Instant::now() < deadline, "memd serve did not become ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// `GET {base}{path}` as JSON (panics on a transport error or a body that is not JSON).
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let r =
+            reqwest::get(format!("{}{path}", self.base)).await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        r.json().await.unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
     }
 
     pub fn mcp_url(&self) -> String {
