@@ -122,6 +122,7 @@ impl From<StoreError> for ServiceError {
             StoreError::Invalid(m) => ServiceError::invalid("invalid_input", m),
             StoreError::Conflict(m) => ServiceError::Conflict(m),
             StoreError::Backend(m) | StoreError::Corrupt(m) => ServiceError::Internal(m),
+            StoreError::Unavailable(m) => ServiceError::Unavailable(m),
         }
     }
 }

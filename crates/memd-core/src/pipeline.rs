@@ -158,9 +158,16 @@ impl Worker {
                     while rx.try_recv().is_ok() {}
                 }
                 Ok(_) => backoff = Duration::from_millis(100),
-                Err(e) => {
+                Err(StepError::Embedder(e)) => {
                     let n = self.state.failures.fetch_add(1, Ordering::Relaxed) + 1;
                     tracing::warn!(event = "embed_batch_failed", error_type = "embed", failures = n, error = %e);
+                    let _ = rx.recv_timeout(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                // The store or index failed around a working embedder (a read-only or full
+                // volume): retried the same way, but not held against the embedder's health.
+                Err(StepError::Store(e)) => {
+                    tracing::warn!(event = "embed_batch_failed", error_type = e.code().name(), error = %e);
                     let _ = rx.recv_timeout(backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
@@ -169,7 +176,7 @@ impl Worker {
     }
 
     /// Embeds one batch; returns how many memories it took from the queue.
-    fn step(&self) -> Result<usize, crate::ServiceError> {
+    fn step(&self) -> Result<usize, StepError> {
         // Under load, small batches: each holds a core (and the store's writer) for a short
         // time, so requests wait less behind it; embedding lags instead (memd_embed_pending).
         let size = if self.state.yield_to_requests() { self.batch_size } else { busy_batch(self.batch_size) };
@@ -180,7 +187,7 @@ impl Worker {
         }
         let started = Instant::now();
         let texts: Vec<&str> = batch.iter().map(|p| p.content.as_str()).collect();
-        let vectors = self.embedder.embed(&texts)?;
+        let vectors = self.embedder.embed(&texts).map_err(|e| StepError::Embedder(e.into()))?;
         ::metrics::histogram!(m::EMBED_BATCH_SECONDS).record(started.elapsed().as_secs_f64());
         ::metrics::histogram!(m::EMBED_BATCH_SIZE).record(batch.len() as f64);
         let writes = to_writes(&batch, vectors);
@@ -196,6 +203,18 @@ impl Worker {
             self.state.pending.store(n as i64, Ordering::Relaxed);
             ::metrics::gauge!(m::EMBED_PENDING).set(n as f64);
         }
+    }
+}
+
+/// Why a background batch failed: the embedder itself, or the store or index around it.
+enum StepError {
+    Embedder(crate::ServiceError),
+    Store(crate::ServiceError),
+}
+
+impl<E: Into<crate::ServiceError>> From<E> for StepError {
+    fn from(e: E) -> Self {
+        StepError::Store(e.into())
     }
 }
 

@@ -77,12 +77,12 @@ impl Writer {
         let job: Job = Box::new(move |c: std::result::Result<&Connection, &StoreError>| {
             let res = match c {
                 Ok(c) => f(c),
-                Err(e) => Err(StoreError::Backend(format!("write transaction failed: {e}"))),
+                Err(e) => Err(in_context("write transaction failed", e)),
             };
             let ok = res.is_ok();
             let done: Completion = Box::new(move |commit_err: Option<&StoreError>| {
                 let out = match (res, commit_err) {
-                    (Ok(_), Some(e)) => Err(StoreError::Backend(format!("commit failed: {e}"))),
+                    (Ok(_), Some(e)) => Err(in_context("commit failed", e)),
                     (res, _) => res,
                 };
                 let _ = tx.send(out);
@@ -91,6 +91,15 @@ impl Writer {
         });
         self.queue.lock().push(job);
         rx
+    }
+}
+
+/// `e` with `context` prefixed, keeping its kind: an unavailable store (read-only or full volume,
+/// I/O error) stays unavailable, so callers learn the write may succeed when retried.
+fn in_context(context: &str, e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(m) => StoreError::Unavailable(format!("{context}: {m}")),
+        other => StoreError::Backend(format!("{context}: {other}")),
     }
 }
 
