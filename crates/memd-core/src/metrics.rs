@@ -9,6 +9,7 @@ pub const SEARCH_TOTAL: &str = "memd_search_requests_total";
 pub const SEARCH_SECONDS: &str = "memd_search_duration_seconds";
 pub const SEARCH_DEGRADED_TOTAL: &str = "memd_search_degraded_total";
 pub const MEMORIES_WRITTEN_TOTAL: &str = "memd_memories_written_total";
+pub const MEMORIES_STORED: &str = "memd_memories_stored";
 pub const QUERY_CACHE_TOTAL: &str = "memd_embed_query_cache_total";
 pub const SEARCH_RESULT_CACHE_TOTAL: &str = "memd_search_result_cache_total";
 pub const INDEX_VECTORS: &str = "memd_index_vectors";
@@ -31,6 +32,10 @@ pub fn describe() {
     describe_histogram!(SEARCH_SECONDS, Unit::Seconds, "Search latency in the service layer by mode.");
     describe_counter!(SEARCH_DEGRADED_TOTAL, "Searches answered without the semantic signal.");
     describe_counter!(MEMORIES_WRITTEN_TOTAL, "Memory writes by operation.");
+    describe_gauge!(
+        MEMORIES_STORED,
+        "Live memories by tenant (the 50 largest; the rest summed under tenant=\"_other\")."
+    );
     describe_counter!(QUERY_CACHE_TOTAL, "Query-embedding cache lookups by result (hit or miss).");
     describe_counter!(SEARCH_RESULT_CACHE_TOTAL, "Search result cache lookups by outcome (hit or miss).");
     describe_gauge!(INDEX_VECTORS, "Vectors in the vector index (all tenants).");

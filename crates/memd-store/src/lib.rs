@@ -100,6 +100,10 @@ pub trait Store: Send + Sync + 'static {
     /// Number of live memories in the tenant (expiry judged by the wall clock).
     fn count(&self, tenant: &TenantId) -> Result<u64>;
 
+    /// Live memories of every tenant that has any, by tenant name (system-level, for the
+    /// `memd_memories_stored` gauge; expiry judged by the wall clock).
+    fn count_by_tenant(&self) -> Result<Vec<(String, u64)>>;
+
     // ---- embeddings (serve the pipeline and the vector index) ----
 
     /// Up to `limit` queued memories, oldest first.

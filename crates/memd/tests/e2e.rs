@@ -108,8 +108,23 @@ async fn metrics_pass_promtool_lint() {
     let (status, _) =
         post(&c, format!("{}/v1/memories", server.base), json!({"user_id": "u", "content": ""})).await;
     assert_eq!(status, 400);
-    let text =
-        c.get(format!("{}/metrics", server.base)).send().await.expect("metrics").text().await.expect("text");
+    // The stored-memories gauge is re-counted at most once a second after writes.
+    let stored = "memd_memories_stored{tenant=\"default\"} 1\n";
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let text = loop {
+        let text = c
+            .get(format!("{}/metrics", server.base))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        if text.contains(stored) || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     for name in [
         "memd_build_info{",
         "memd_process_resident_memory_bytes ",
@@ -123,6 +138,7 @@ async fn metrics_pass_promtool_lint() {
         assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
     }
     assert!(text.contains(r#"code="invalid_content""#), "errors are counted by code");
+    assert!(text.contains(stored), "stored memories by tenant:\n{text}");
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

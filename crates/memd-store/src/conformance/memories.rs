@@ -184,6 +184,10 @@ pub fn delete_scoped_respects_scope(s: &dyn Store) {
     let left = ids(&list_all(s, &a, &Filter::default(), 10, now));
     assert_eq!(left, vec![ma[4].id], "only u2's unscoped memory is left in a");
     assert_eq!(s.count(&b).expect("count"), 5, "the other tenant is untouched");
+    let mut by_tenant = s.count_by_tenant().expect("count_by_tenant");
+    by_tenant.sort();
+    let want = vec![(a.as_str().to_owned(), 1), (b.as_str().to_owned(), 5)];
+    assert_eq!(by_tenant, want, "deleted memories are not counted");
     assert!(mb.iter().all(|m| s.get(&b, m.id, now).expect("get").is_some()));
     assert_eq!(s.delete_scoped(&a, &scope(Some("u1"), None, None), now).expect("del"), 0);
 }
@@ -209,6 +213,10 @@ pub fn expiry_excluded(s: &dyn Store) {
     let nb = s.tag_neighbours(&t, None, "a", 10, later).expect("neighbours");
     assert_eq!(nb.iter().map(|c| c.tag.as_str()).collect::<Vec<_>>(), vec!["c"]);
     assert_eq!(s.count(&t).expect("count"), 2, "count judges expiry by the wall clock");
+    insert_one(s, &tenant("beta"), mem("u9", "other tenant"), now);
+    let mut by_tenant = s.count_by_tenant().expect("count_by_tenant");
+    by_tenant.sort();
+    assert_eq!(by_tenant, vec![("acme".to_owned(), 2), ("beta".to_owned(), 1)], "expired excluded");
     let patch = MemoryPatch { content: Some("revive".into()), ..Default::default() };
     assert!(matches!(s.update(&t, old.id, patch, now), Err(StoreError::NotFound)));
     assert!(matches!(s.delete(&t, old.id, now), Err(StoreError::NotFound)));

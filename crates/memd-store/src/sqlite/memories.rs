@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 use uuid::Uuid;
 
-use super::codec::{self, micros, truncate, LIVE, MEMORY_COLS, TENANT};
+use super::codec::{self, micros, truncate, LIVE, LIVE_ANY_TENANT, MEMORY_COLS, TENANT};
 use crate::keys::content_hash;
 use crate::{
     validate, ChangeOp, DeleteScope, HistoryEntry, HistoryEvent, Memory, MemoryPatch, NewMemory, Result,
@@ -320,6 +320,21 @@ pub(super) fn history(c: &Connection, tenant: &TenantId, id: Uuid) -> Result<Vec
     let out = codec::collect(rows, history_entry)?;
     if out.is_empty() {
         return Err(StoreError::NotFound);
+    }
+    Ok(out)
+}
+
+/// Live memories per tenant at wall-clock now, by tenant name (a scan of the partial
+/// `memories_tenant_expires` index, which covers the query).
+pub(super) fn count_by_tenant(c: &Connection) -> Result<Vec<(String, u64)>> {
+    let sql = format!("SELECT m.tenant, count(*) FROM memories m WHERE {LIVE_ANY_TENANT} GROUP BY m.tenant");
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows =
+        stmt.query_map(params![codec::wall_now()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (tenant, n) = row?;
+        out.push((tenant, n as u64));
     }
     Ok(out)
 }

@@ -92,6 +92,10 @@ impl Store for SqliteStore {
         self.read(|c| memories::count(c, tenant))
     }
 
+    fn count_by_tenant(&self) -> Result<Vec<(String, u64)>> {
+        self.read(memories::count_by_tenant)
+    }
+
     fn pending_embeddings(&self, limit: usize) -> Result<Vec<PendingEmbedding>> {
         self.read(|c| embeddings::pending(c, limit))
     }
