@@ -20,7 +20,7 @@ impl MemoryService {
             .iter()
             .map(|s| Scope::parse(s).map_err(|e| ServiceError::invalid("invalid_scopes", e.to_string())))
             .collect::<Result<Vec<_>>>()?;
-        crate::validate::id_field(&self.inner.cfg.limits, "user_id", user_id.as_deref())?;
+        crate::validate::id_field(&self.config().limits, "user_id", user_id.as_deref())?;
         self.blocking(move |i| i.auth.create_key(tenant, scopes, user_id)).await
     }
 

@@ -97,7 +97,8 @@ impl Caller {
 pub struct Authenticator {
     store: Arc<dyn Store>,
     local_allowed: bool,
-    admin_token: Option<String>,
+    /// Replaced by a configuration reload (token rotation without a restart).
+    admin_token: parking_lot::RwLock<Option<String>>,
     any_keys: AtomicBool,
     checked_at_ms: AtomicI64,
     cache: Cache<String, Option<ApiKey>>,
@@ -109,7 +110,7 @@ impl Authenticator {
         Authenticator {
             store,
             local_allowed,
-            admin_token,
+            admin_token: parking_lot::RwLock::new(admin_token),
             any_keys: AtomicBool::new(true),
             checked_at_ms: AtomicI64::new(i64::MIN / 2),
             cache: Cache::builder().max_capacity(10_000).time_to_live(Duration::from_secs(5)).build(),
@@ -171,7 +172,8 @@ impl Authenticator {
 
     /// Checks the admin token in constant time; admin routes are off when none is configured.
     pub fn check_admin(&self, credential: Option<&str>) -> Result<(), ServiceError> {
-        let Some(want) = self.admin_token.as_deref() else {
+        let token = self.admin_token.read();
+        let Some(want) = token.as_deref() else {
             return Err(ServiceError::Forbidden("admin API disabled: no admin_token configured".into()));
         };
         let got = credential.map(strip_scheme).ok_or(ServiceError::Unauthorized)?;
@@ -180,6 +182,11 @@ impl Authenticator {
         } else {
             Err(ServiceError::Unauthorized)
         }
+    }
+
+    /// Replaces the admin token (`None` turns the admin API off).
+    pub fn set_admin_token(&self, token: Option<String>) {
+        *self.admin_token.write() = token;
     }
 
     /// Creates a key; returns it with its secret (shown once).

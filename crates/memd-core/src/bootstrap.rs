@@ -69,15 +69,41 @@ pub fn build_embedder(cfg: &EmbedConfig) -> Result<Option<Arc<dyn Embedder>>, Se
 }
 
 /// Opens everything the configuration describes. Blocking (loads the model and the indexes).
+///
+/// When the embedding model cannot be loaded (files missing or unreadable) and `embed.required`
+/// is off, memd starts without it rather than not at all: searches answer from keywords (marked
+/// `degraded`), writes are stored and queued, the embedder health component is unhealthy with
+/// the reason, and the queue is embedded once the model is back and memd restarts.
 pub fn open(cfg: Config) -> Result<(MemoryService, StartupReport), ServiceError> {
-    let embedder = build_embedder(&cfg.embed)?;
-    open_with(cfg, embedder)
+    match build_embedder(&cfg.embed) {
+        Ok(embedder) => open_with(cfg, embedder),
+        Err(ServiceError::Unavailable(why)) if !cfg.embed.required => {
+            tracing::error!(
+                event = "embedder_unavailable",
+                error_type = "model_unavailable",
+                error = %why,
+                "the embedding model cannot be loaded: serving keyword search only; writes are \
+                 kept and queued for embedding (set embed.required to refuse to start instead)"
+            );
+            open_inner(cfg, None, Some(why))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Like [`open`] with an embedder supplied by the caller (tests use a deliberately failing one).
 pub fn open_with(
     cfg: Config,
     embedder: Option<Arc<dyn Embedder>>,
+) -> Result<(MemoryService, StartupReport), ServiceError> {
+    open_inner(cfg, embedder, None)
+}
+
+/// `embedder_error`: why the configured embedder is missing (then writes still count as pending).
+fn open_inner(
+    cfg: Config,
+    embedder: Option<Arc<dyn Embedder>>,
+    embedder_error: Option<String>,
 ) -> Result<(MemoryService, StartupReport), ServiceError> {
     let started = Instant::now();
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
@@ -97,7 +123,7 @@ pub fn open_with(
     let indexer = Arc::new(indexer);
     let state = Arc::new(PipelineState::default());
     let embed_pending = store.pending_count()?;
-    if embedder.is_some() {
+    if embedder.is_some() || embedder_error.is_some() {
         state.pending.store(embed_pending as i64, std::sync::atomic::Ordering::Relaxed);
     }
     let pipeline = match &embedder {
@@ -125,14 +151,16 @@ pub fn open_with(
         query_cache: QueryCache::new(cfg.embed.query_cache_size),
         result_cache: crate::result_cache::ResultCache::new(cfg.search.result_cache_mb),
         perf: crate::perf::PerfRecorder::new(cfg.observe.metrics),
-        cfg,
+        cfg: arc_swap::ArcSwap::from_pointee(cfg),
         store,
         indexer,
         embedder,
+        embedder_error,
         pipeline,
         pipeline_state: state,
         auth,
         started_at: Utc::now(),
+        stored_gauge: Default::default(),
     };
     Ok((MemoryService::from_inner(inner), report))
 }

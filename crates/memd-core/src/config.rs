@@ -185,6 +185,10 @@ pub struct EmbedConfig {
     pub openai_api_key: Option<String>,
     pub openai_dim: Option<usize>,
     pub timeout_ms: u64,
+    /// Refuse to start when the model cannot be loaded; by default memd starts without it,
+    /// serving keyword search and queueing writes for embedding (the embedder health component
+    /// says why).
+    pub required: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -301,6 +305,7 @@ impl Default for EmbedConfig {
             openai_api_key: None,
             openai_dim: None,
             timeout_ms: 10_000,
+            required: false,
         }
     }
 }

@@ -29,7 +29,7 @@ impl MemoryService {
     ) -> Result<GraphWritten> {
         caller.require(Scope::Write)?;
         let user = caller.user_for_write(user_id.as_deref())?;
-        validate::id_field(&self.inner.cfg.limits, "user_id", Some(&user))?;
+        validate::id_field(&self.config().limits, "user_id", Some(&user))?;
         self.check_write(&op)?;
         let (tenant, adds) = (caller.tenant.clone(), observations_added_at_most(&op));
         let _running = self.inner.pipeline_state.foreground();
@@ -75,7 +75,7 @@ impl MemoryService {
         limit: usize,
     ) -> Result<Graph> {
         let user = caller.user_for_write(user_id.as_deref())?;
-        let top_k = (limit * 3).clamp(1, self.inner.cfg.search.max_top_k);
+        let top_k = (limit * 3).clamp(1, self.config().search.max_top_k);
         let filter = FilterParams {
             user_id: Some(user.clone()),
             tags: vec![GRAPH_TAG.into()],
@@ -98,7 +98,8 @@ impl MemoryService {
     }
 
     fn check_write(&self, op: &GraphWrite) -> Result<()> {
-        let l = &self.inner.cfg.limits;
+        let cfg = self.config();
+        let l = &cfg.limits;
         let name = |field: &str, s: &str| {
             if s.len() > l.max_id_bytes {
                 return Err(ServiceError::invalid(

@@ -17,9 +17,11 @@ pub mod metrics;
 pub mod perf;
 pub mod pipeline;
 pub mod promote;
+pub mod reload;
 mod result_cache;
 pub mod search;
 pub mod service;
+pub mod stored;
 pub mod validate;
 
 pub use auth::{Authenticator, Caller, DEFAULT_USER};
@@ -27,5 +29,6 @@ pub use bootstrap::{build_embedder, open, open_with, StartupReport};
 pub use config::Config;
 pub use error::{ErrorCode, ServiceError};
 pub use promote::{PromoteRequest, PromoteResponse, TagInfo};
+pub use reload::ReloadReport;
 pub use search::{Scores, SearchHit, SearchMode, SearchRequest, SearchResponse};
 pub use service::{AddMemory, FilterParams, MemoryService};

@@ -61,7 +61,7 @@ impl MemoryService {
         let goal = req.goal.as_deref().map(str::trim).filter(|g| !g.is_empty());
         let mut memories = match goal {
             Some(goal) => {
-                crate::validate::content(&self.inner.cfg.limits, goal)?;
+                crate::validate::content(&self.config().limits, goal)?;
                 self.see_other_writers().await?;
                 let (fused, _, _) =
                     self.candidates(caller, goal, &filter, SearchMode::Hybrid, None, k).await?;
@@ -85,7 +85,7 @@ impl MemoryService {
         out: &mut Vec<SearchHit>,
     ) -> Result<()> {
         let page =
-            self.list(caller, params, None, Some((k * 4).min(self.inner.cfg.limits.max_list_limit))).await?;
+            self.list(caller, params, None, Some((k * 4).min(self.config().limits.max_list_limit))).await?;
         let have: HashSet<_> = out.iter().map(|h| h.memory.id).collect();
         let direct = |m: &Memory| requested.is_empty() || m.tags.iter().any(|t| requested.contains(t));
         let (first, second): (Vec<Memory>, Vec<Memory>) =

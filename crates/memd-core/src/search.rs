@@ -80,7 +80,7 @@ impl MemoryService {
         if query.is_empty() {
             return Err(ServiceError::invalid("invalid_query", "query must not be empty"));
         }
-        crate::validate::content(&self.inner.cfg.limits, &query)?;
+        crate::validate::content(&self.config().limits, &query)?;
         let top_k = self.top_k(req.top_k)?;
         let filter = self.filter(caller, req.filter)?;
         let mode_label = req.mode.as_str();
@@ -119,7 +119,8 @@ impl MemoryService {
     }
 
     pub(crate) fn top_k(&self, k: Option<usize>) -> Result<usize> {
-        let s = &self.inner.cfg.search;
+        let cfg = self.config();
+        let s = &cfg.search;
         let k = k.unwrap_or(s.default_top_k);
         if k == 0 || k > s.max_top_k {
             return Err(ServiceError::invalid("invalid_top_k", format!("top_k must be 1-{}", s.max_top_k)));
@@ -137,7 +138,8 @@ impl MemoryService {
         fusion_method: Option<FusionMethod>,
         top_k: usize,
     ) -> Result<(Vec<Fused>, SearchMode, bool)> {
-        let s = &self.inner.cfg.search;
+        let cfg = self.config();
+        let s = &cfg.search;
         let mut n = s.candidates.max(top_k * 3);
         if !filter.metadata.is_empty() {
             n = (n * 5).min(10_000);

@@ -31,10 +31,13 @@ pub struct MemoryService {
 }
 
 pub(crate) struct Inner {
-    pub cfg: Config,
+    /// The settings in effect; a reload swaps in a new one (see [`MemoryService::reconfigure`]).
+    pub cfg: arc_swap::ArcSwap<Config>,
     pub store: Arc<dyn Store>,
     pub indexer: Arc<Indexer>,
     pub embedder: Option<Arc<dyn Embedder>>,
+    /// Why the configured embedder could not be loaded (`None` when it was, or none is wanted).
+    pub embedder_error: Option<String>,
     pub query_cache: QueryCache,
     pub result_cache: crate::result_cache::ResultCache,
     pub pipeline: Option<EmbedPipeline>,
@@ -42,6 +45,7 @@ pub(crate) struct Inner {
     pub auth: Authenticator,
     pub started_at: DateTime<Utc>,
     pub perf: crate::perf::PerfRecorder,
+    pub stored_gauge: crate::stored::StoredGauge,
 }
 
 /// A memory to add. `user_id` defaults per [`Caller::user_for_write`].
@@ -78,8 +82,9 @@ impl MemoryService {
         MemoryService { inner: Arc::new(inner) }
     }
 
-    pub fn config(&self) -> &Config {
-        &self.inner.cfg
+    /// The settings in effect (a reload may replace them between two calls).
+    pub fn config(&self) -> Arc<Config> {
+        self.inner.cfg.load_full()
     }
 
     pub fn auth(&self) -> &Authenticator {
@@ -92,6 +97,12 @@ impl MemoryService {
 
     pub fn embedder(&self) -> Option<&Arc<dyn Embedder>> {
         self.inner.embedder.as_ref()
+    }
+
+    /// Why the configured embedding model could not be loaded at start-up (memd then serves
+    /// keyword search only); `None` when it was, or when no embedder is configured.
+    pub fn embedder_error(&self) -> Option<&str> {
+        self.inner.embedder_error.as_deref()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -147,7 +158,8 @@ impl MemoryService {
     /// Adds all or none; each item is validated first.
     pub async fn add_batch(&self, caller: &Caller, reqs: Vec<AddMemory>) -> Result<Vec<Memory>> {
         caller.require(Scope::Write)?;
-        let l = &self.inner.cfg.limits;
+        let cfg = self.config();
+        let l = &cfg.limits;
         if reqs.is_empty() || reqs.len() > l.max_batch {
             return Err(ServiceError::invalid(
                 "invalid_batch",
@@ -184,12 +196,12 @@ impl MemoryService {
             event_time: r.event_time,
             expires_at: r.expires_at,
         };
-        validate::new_memory(&self.inner.cfg.limits, &m)?;
+        validate::new_memory(&self.config().limits, &m)?;
         Ok(m)
     }
 
     pub(crate) fn queued(&self, n: usize) {
-        if self.inner.embedder.is_some() {
+        if self.inner.embedder.is_some() || self.inner.embedder_error.is_some() {
             let p = self.inner.pipeline_state.pending.fetch_add(n as i64, Ordering::Relaxed);
             ::metrics::gauge!(m::EMBED_PENDING).set((p + n as i64) as f64);
         }
@@ -210,7 +222,7 @@ impl MemoryService {
 
     pub async fn update(&self, caller: &Caller, id: Uuid, mut patch: MemoryPatch) -> Result<Memory> {
         caller.require(Scope::Write)?;
-        validate::patch(&self.inner.cfg.limits, &patch)?;
+        validate::patch(&self.config().limits, &patch)?;
         patch.tags = patch.tags.map(dedup);
         let content_changed = patch.content.is_some();
         let (c, tenant) = (caller.clone(), caller.tenant.clone());
@@ -283,7 +295,7 @@ impl MemoryService {
         limit: Option<usize>,
     ) -> Result<Page<Memory>> {
         caller.require(Scope::Read)?;
-        let max = self.inner.cfg.limits.max_list_limit;
+        let max = self.config().limits.max_list_limit;
         let limit = limit.unwrap_or(50);
         if limit == 0 || limit > max {
             return Err(ServiceError::invalid("invalid_limit", format!("limit must be 1-{max}")));
@@ -311,7 +323,8 @@ impl MemoryService {
 
     /// Builds a store/index filter from request parameters and the caller's user binding.
     pub(crate) fn filter(&self, caller: &Caller, p: FilterParams) -> Result<Filter> {
-        let l = &self.inner.cfg.limits;
+        let cfg = self.config();
+        let l = &cfg.limits;
         validate::tags(l, &p.tags)?;
         for (name, v) in [("agent_id", &p.agent_id), ("session_id", &p.session_id)] {
             validate::id_field(l, name, v.as_deref())?;

@@ -5,12 +5,14 @@
 //! timeout) and gives it a request id.
 
 pub mod alerting;
+mod datadir;
 mod dto;
 pub mod error;
 mod extract;
 pub mod observe;
 pub mod openapi;
 pub mod process;
+pub mod reload;
 mod routes;
 pub mod state;
 
@@ -66,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/performance", get(routes::ops::performance))
         .route("/api/alerts", get(routes::alerts::status))
         .route("/api/alerts/reload", post(routes::alerts::reload))
+        .route("/api/config/reload", post(routes::ops::reload_config))
         .route("/api/alerts/silences", post(routes::alerts::create_silence))
         .route("/api/alerts/silences/{id}", delete(routes::alerts::delete_silence))
         .route("/openapi.json", get(openapi::openapi_json));

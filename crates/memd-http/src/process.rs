@@ -87,6 +87,19 @@ pub fn memory_limit_bytes() -> Option<u64> {
 
 /// `(total, available)` bytes of the file system holding `path`.
 pub fn disk_usage(path: &std::path::Path) -> Option<(u64, u64)> {
+    let st = statvfs(path)?;
+    // The field types differ between targets (u32 on some 32-bit ones).
+    #[allow(clippy::unnecessary_cast)]
+    let (frsize, blocks, avail) = (st.f_frsize as u64, st.f_blocks as u64, st.f_bavail as u64);
+    Some((blocks * frsize, avail * frsize))
+}
+
+/// Whether the file system holding `path` is mounted read-only (`None` when it cannot be read).
+pub fn read_only_mount(path: &std::path::Path) -> Option<bool> {
+    statvfs(path).map(|st| st.f_flag & libc::ST_RDONLY != 0)
+}
+
+fn statvfs(path: &std::path::Path) -> Option<libc::statvfs> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
@@ -96,11 +109,7 @@ pub fn disk_usage(path: &std::path::Path) -> Option<(u64, u64)> {
         return None;
     }
     // SAFETY: statvfs returned 0, so it filled `st`.
-    let st = unsafe { st.assume_init() };
-    // The field types differ between targets (u32 on some 32-bit ones).
-    #[allow(clippy::unnecessary_cast)]
-    let (frsize, blocks, avail) = (st.f_frsize as u64, st.f_blocks as u64, st.f_bavail as u64);
-    Some((blocks * frsize, avail * frsize))
+    Some(unsafe { st.assume_init() })
 }
 
 fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {

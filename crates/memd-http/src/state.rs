@@ -29,6 +29,10 @@ pub struct AppState {
     /// load: the reason is in `alerts_error`).
     pub alerts: Option<crate::alerting::SharedAlerting>,
     pub alerts_error: Option<String>,
+    /// Whether the data directory takes writes (for the health components).
+    pub(crate) data_dir: Arc<crate::datadir::DataDirProbe>,
+    /// What a configuration reload reads (`None`: this process cannot reload, e.g. in tests).
+    pub config_source: Option<Arc<dyn crate::reload::ConfigSource>>,
     phase: Arc<AtomicU8>,
 }
 
@@ -52,6 +56,7 @@ impl AppState {
             }
             None => (None, None),
         };
+        let data_dir = Arc::new(crate::datadir::DataDirProbe::new(&cfg.data_dir));
         AppState {
             service,
             metrics,
@@ -59,8 +64,16 @@ impl AppState {
             shutdown,
             alerts,
             alerts_error,
+            data_dir,
+            config_source: None,
             phase: Arc::new(AtomicU8::new(Phase::Starting as u8)),
         }
+    }
+
+    /// Lets the server reload its configuration from `source` (SIGHUP, `POST /api/config/reload`).
+    pub fn with_config_source(mut self, source: Arc<dyn crate::reload::ConfigSource>) -> Self {
+        self.config_source = Some(source);
+        self
     }
 
     pub fn phase(&self) -> Phase {

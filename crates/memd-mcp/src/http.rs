@@ -48,7 +48,7 @@ impl McpHttp {
             .enforce_origin_validation()
             .with_max_request_body_bytes(max_body_bytes)
             .with_cancellation_token(shutdown);
-        let bounds = crate::Bounds::from_config(service.config());
+        let bounds = crate::Bounds::from_config(&service.config());
         let http = StreamableHttpService::new(
             move || Ok(MemdMcp::per_request(service.clone(), bounds.clone())),
             sessions.clone(),

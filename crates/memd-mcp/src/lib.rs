@@ -87,7 +87,7 @@ impl MemdMcp {
     /// A server whose tools all act as `caller` (stdio: the local caller, or the key in
     /// `MEMD_API_KEY`).
     pub fn new(service: MemoryService, caller: Caller) -> Self {
-        let bounds = Bounds::from_config(service.config());
+        let bounds = Bounds::from_config(&service.config());
         Self {
             bounds,
             service,

@@ -131,7 +131,7 @@ async fn add_observations(
 
 pub fn run(global: &Global, args: ImportArgs) -> anyhow::Result<()> {
     let cfg = global.load()?;
-    init_logging(cfg.log_format, &cfg.log_level);
+    let _no_reloads = init_logging(cfg.log_format, &cfg.log_level);
     let ImportFormat::McpMemoryJsonl = args.format;
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;

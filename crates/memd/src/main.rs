@@ -6,6 +6,7 @@ mod cli;
 mod import;
 mod keys;
 mod mcp;
+mod reload;
 mod serve;
 
 use clap::Parser;

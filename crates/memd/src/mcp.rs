@@ -20,7 +20,7 @@ pub const API_KEY_ENV: &str = "MEMD_API_KEY";
 
 pub fn run(global: &Global) -> anyhow::Result<()> {
     let cfg = global.load()?;
-    init_logging(cfg.log_format, &cfg.log_level);
+    let _no_reloads = init_logging(cfg.log_format, &cfg.log_level);
     runtime("memd-mcp")?.block_on(async {
         let (service, _) = tokio::task::spawn_blocking(move || memd_core::open(cfg)).await??;
         let caller = match std::env::var(API_KEY_ENV) {

@@ -12,13 +12,34 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Global, ServeArgs};
 
-pub fn init_logging(format: LogFormat, level: &str) {
+/// Installs a new log filter (what a configuration reload calls for `log_level`).
+pub type LogReload = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// Logs to stderr in `format` at `level`; returns what changes the level later.
+pub fn init_logging(format: LogFormat, level: &str) -> LogReload {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
+    fn reloader<S: 'static>(h: tracing_subscriber::reload::Handle<EnvFilter, S>) -> LogReload {
+        Box::new(move |level: &str| {
+            let filter = EnvFilter::try_new(level).map_err(|e| e.to_string())?;
+            h.reload(filter).map_err(|e| e.to_string())
+        })
+    }
+    // The reloadable filter wraps the formatting layer, so it is added after the format is set.
+    match format {
+        LogFormat::Json => {
+            let b = builder.json().flatten_event(true).with_current_span(true).with_filter_reloading();
+            let handle = b.reload_handle();
+            let _ = b.try_init();
+            reloader(handle)
+        }
+        LogFormat::Text => {
+            let b = builder.with_filter_reloading();
+            let handle = b.reload_handle();
+            let _ = b.try_init();
+            reloader(handle)
+        }
+    }
 }
 
 /// The multi-threaded async runtime every command runs on, its threads named `thread_name`.
@@ -32,11 +53,15 @@ pub fn runtime(thread_name: &str) -> anyhow::Result<tokio::runtime::Runtime> {
 
 pub fn run(global: &Global, _args: ServeArgs) -> anyhow::Result<()> {
     let cfg = global.load()?;
-    init_logging(cfg.log_format, &cfg.log_level);
-    runtime("memd-rt")?.block_on(serve(cfg))
+    let log = init_logging(cfg.log_format, &cfg.log_level);
+    let source = std::sync::Arc::new(crate::reload::FileConfigSource::new(global.clone(), log));
+    runtime("memd-rt")?.block_on(serve(cfg, source))
 }
 
-async fn serve(cfg: memd_core::Config) -> anyhow::Result<()> {
+async fn serve(
+    cfg: memd_core::Config,
+    source: std::sync::Arc<crate::reload::FileConfigSource>,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let listen = cfg.listen;
     let metrics = if cfg.observe.metrics { observe::metrics_handle() } else { observe::metrics_off() };
@@ -68,10 +93,16 @@ async fn serve(cfg: memd_core::Config) -> anyhow::Result<()> {
     let details = json!({"version": env!("CARGO_PKG_VERSION"), "listen": addr.to_string(), "startup_ms": startup_ms,
         "vectors": report.index.vectors_loaded, "embed_pending": report.embed_pending, "local_mode": local});
     service.record_event("started", Severity::Info, details).await;
+    if let Some(why) = service.embedder_error() {
+        let details = json!({"error": why, "effect": "keyword search only; writes queued for embedding"});
+        service.record_event("embedder_unavailable", Severity::Error, details).await;
+    }
     let housekeeping = tokio::spawn(housekeeping(service.clone()));
-    let state = AppState::new(service.clone(), metrics);
+    let state = AppState::new(service.clone(), metrics).with_config_source(source);
+    let reloads = crate::reload::on_sighup(state.clone());
     memd_http::serve(listener, state, shutdown_signal()).await?;
     housekeeping.abort();
+    reloads.abort();
     if let Err(e) = service.flush_perf().await {
         tracing::warn!(event = "perf_flush_failed", error_type = e.code().name(), error = %e);
     }

@@ -30,6 +30,20 @@ pub fn load_rules(cfg: &AlertsConfig) -> Result<Vec<Rule>, String> {
     memd_alerts::load(&text).map_err(|e| e.to_string())
 }
 
+/// Re-reads the rules of `alerts.rules_file` into the running engine and records an
+/// `alert_rules_reloaded` event; returns how many rules are now in force. On error the previous
+/// rules stay.
+pub async fn reload_rules(state: &AppState) -> Result<usize, String> {
+    let Some(alerting) = &state.alerts else { return Err("the alert engine is off".to_owned()) };
+    let cfg = state.service.config();
+    let rules = load_rules(&cfg.alerts)?;
+    let count = rules.len();
+    alerting.engine.lock().replace_rules(rules);
+    let details = serde_json::json!({"rules": count, "rules_file": cfg.alerts.rules_file});
+    state.service.record_event("alert_rules_reloaded", Severity::Info, details).await;
+    Ok(count)
+}
+
 /// The engine and its silences, shared between the evaluation loop and `/api/alerts`.
 pub struct Alerting {
     pub engine: Mutex<Engine>,
@@ -63,15 +77,19 @@ pub fn exposition(state: &AppState) -> String {
 
 /// Samples, evaluates and notifies until the task is dropped.
 pub async fn run(state: AppState, alerting: SharedAlerting) {
-    let interval = Duration::from_millis(state.service.config().alerts.eval_interval_ms);
-    let mut every = tokio::time::interval(interval);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut interval_ms = state.service.config().alerts.eval_interval_ms;
+    let mut every = ticker(interval_ms);
     match state.service.silences().await {
         Ok(stored) => alerting.silences.lock().replace(stored),
         Err(e) => tracing::warn!(event = "silences_not_loaded", error_type = e.code().name(), error = %e),
     }
     loop {
         every.tick().await;
+        // A configuration reload may have changed the interval.
+        let wanted = state.service.config().alerts.eval_interval_ms;
+        if wanted != interval_ms {
+            (interval_ms, every) = (wanted, ticker(wanted));
+        }
         crate::routes::health::refresh_gauges(&state).await;
         let text = exposition(&state);
         let now = Utc::now();
@@ -90,6 +108,12 @@ pub async fn run(state: AppState, alerting: SharedAlerting) {
         let due = due_notifications(&alerting, transitions, firing, now);
         notify_all(&state, &alerting, &due);
     }
+}
+
+fn ticker(interval_ms: u64) -> tokio::time::Interval {
+    let mut every = tokio::time::interval(Duration::from_millis(interval_ms));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every
 }
 
 /// What to notify now: firings not yet notified and not silenced (new ones, and ones a silence

@@ -79,7 +79,8 @@ pub async fn deliver(
     rule: String,
     body: Value,
 ) {
-    let cfg = &state.service.config().alerts;
+    let config = state.service.config();
+    let cfg = &config.alerts;
     let timeout = Duration::from_millis(cfg.notify_timeout_ms);
     let mut backoff = Duration::from_millis(500);
     let mut last_error = String::new();

@@ -24,7 +24,8 @@ use crate::state::AppState;
 const HISTORY: usize = 50;
 
 pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let cfg = &s.service.config().alerts;
+    let config = s.service.config();
+    let cfg = &config.alerts;
     let mut history = Vec::new();
     for kind in ["alert_firing", "alert_resolved"] {
         let q = EventQuery { kind: Some(kind.into()), limit: HISTORY, ..EventQuery::default() };
@@ -85,15 +86,11 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
 }
 
 pub async fn reload(_: Operator, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let cfg = &s.service.config().alerts;
-    let alerting = enabled(&s)?;
-    let rules = crate::alerting::load_rules(cfg)
+    enabled(&s)?;
+    let count = crate::alerting::reload_rules(&s)
+        .await
         .map_err(|why| ApiError(memd_core::ServiceError::invalid("invalid_rules", why)))?;
-    let count = rules.len();
-    alerting.engine.lock().replace_rules(rules);
-    let details = json!({"rules": count, "rules_file": cfg.rules_file});
-    s.service.record_event("alert_rules_reloaded", Severity::Info, details.clone()).await;
-    Ok(Json(details))
+    Ok(Json(json!({"rules": count, "rules_file": s.service.config().alerts.rules_file})))
 }
 
 fn enabled(s: &AppState) -> Result<&crate::alerting::SharedAlerting, ApiError> {

@@ -99,16 +99,8 @@ pub async fn ready(State(s): State<AppState>) -> (StatusCode, Json<Readiness>) {
 }
 
 pub async fn components(s: &AppState) -> Vec<Component> {
-    let store = s.service.store().clone();
-    let started = Instant::now();
-    let ping = tokio::task::spawn_blocking(move || store.ping()).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let (status, detail) = match ping {
-        Ok(Ok(())) => ("healthy", "ok".to_owned()),
-        Ok(Err(e)) => ("critical", e.to_string()),
-        Err(e) => ("critical", e.to_string()),
-    };
-    let mut out = vec![Component { name: "store", status, detail, latency_ms }];
+    let (store, writable) = store(s).await;
+    let mut out = vec![store];
     let (lex_seq, vec_seq) = s.service.indexer().applied();
     out.push(Component {
         name: "lexical_index",
@@ -127,7 +119,10 @@ pub async fn components(s: &AppState) -> Vec<Component> {
             ("degraded", format!("{}: {failures} batches failed; {pending} pending", e.model_id()))
         }
         Some(e) => ("healthy", format!("{}; {pending} pending", e.model_id())),
-        None => ("degraded", "no embedder configured: keyword search only".to_owned()),
+        None => match s.service.embedder_error() {
+            Some(why) => ("unhealthy", format!("{why}: keyword search only; {pending} writes wait for it")),
+            None => ("degraded", "no embedder configured: keyword search only".to_owned()),
+        },
     };
     out.push(Component {
         name: "vector_index",
@@ -136,19 +131,40 @@ pub async fn components(s: &AppState) -> Vec<Component> {
         latency_ms: 0.0,
     });
     out.push(Component { name: "embedder", status, detail, latency_ms: 0.0 });
-    out.push(disk(&s.service.config().data_dir));
+    out.push(disk(&s.service.config().data_dir, writable));
     out.push(memory());
     out
 }
 
-/// Free space of the data directory's file system.
-fn disk(dir: &std::path::Path) -> Component {
-    let (status, detail) = match crate::process::disk_usage(dir) {
-        Some((total, free)) if total > 0 => {
+/// The store answers a read and its data directory takes a write (the write probe's outcome is
+/// returned for the disk component).
+async fn store(s: &AppState) -> (Component, Result<(), String>) {
+    let store = s.service.store().clone();
+    let probe = s.data_dir.clone();
+    let started = Instant::now();
+    let checked = tokio::task::spawn_blocking(move || (store.ping(), probe.check())).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (status, detail, writable) = match checked {
+        Ok((Ok(()), Ok(()))) => ("healthy", "ok".to_owned(), Ok(())),
+        // Searches and reads are still answered; every write is refused with 503.
+        Ok((Ok(()), Err(why))) => {
+            ("unhealthy", format!("reads answer, writes fail: data directory: {why}"), Err(why))
+        }
+        Ok((Err(e), writable)) => ("critical", e.to_string(), writable),
+        Err(e) => ("critical", e.to_string(), Err(e.to_string())),
+    };
+    (Component { name: "store", status, detail, latency_ms }, writable)
+}
+
+/// Free space of the data directory's file system, and whether it takes writes.
+fn disk(dir: &std::path::Path, writable: Result<(), String>) -> Component {
+    let (status, detail) = match (writable, crate::process::disk_usage(dir)) {
+        (Err(why), _) => ("critical", format!("data directory {}: {why}", dir.display())),
+        (Ok(()), Some((total, free))) if total > 0 => {
             let used = 1.0 - free as f64 / total as f64;
             (usage_status(used), format!("{:.1} % used, {} MiB free", used * 100.0, free >> 20))
         }
-        _ => ("unhealthy", format!("cannot read the file system of {}", dir.display())),
+        (Ok(()), _) => ("unhealthy", format!("cannot read the file system of {}", dir.display())),
     };
     Component { name: "disk", status, detail, latency_ms: 0.0 }
 }
@@ -182,6 +198,9 @@ pub async fn refresh_gauges(s: &AppState) {
     ::metrics::gauge!(m::INDEX_VECTORS).set(indexer.vector().len() as f64);
     ::metrics::gauge!(m::INDEX_LEXICAL_DOCS).set(indexer.lexical().num_docs() as f64);
     ::metrics::gauge!(m::INDEX_BACKGROUND_JOBS).set(indexer.vector().background_jobs() as f64);
+    if let Err(e) = s.service.refresh_stored_gauge().await {
+        tracing::warn!(event = "gauge_not_refreshed", error_type = e.code().name(), gauge = m::MEMORIES_STORED, error = %e);
+    }
     let (lexical, vector) = indexer.applied();
     // Other processes' commits show in the shared head; a store without one has no lag to see.
     let head = s.service.store().committed_seq_hint().unwrap_or(lexical.max(vector));

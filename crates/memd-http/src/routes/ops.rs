@@ -69,6 +69,7 @@ pub async fn status(State(s): State<AppState>) -> Json<Value> {
             "semantic_search": s.service.embedder().is_some(),
         },
         "embedder": s.service.embedder().map(|e| e.model_id().to_owned()),
+        "embedder_error": s.service.embedder_error(),
         "index": {
             "vectors": indexer.vector().len(),
             "lexical_docs": indexer.lexical().num_docs(),
@@ -166,6 +167,15 @@ pub fn parse_exposition(text: &str) -> BTreeMap<String, Value> {
 
 fn family<'a>(families: &'a mut BTreeMap<String, Value>, name: &str) -> &'a mut Value {
     families.entry(name.to_owned()).or_insert_with(|| json!({"type": "untyped", "help": "", "samples": []}))
+}
+
+/// Reloads the configuration (as SIGHUP does): the settings applied, those that need a restart,
+/// and problems; 400 `invalid_config` (nothing changed) when the configuration does not validate.
+pub async fn reload_config(
+    _: Operator,
+    State(s): State<AppState>,
+) -> Result<Json<memd_core::ReloadReport>, ApiError> {
+    Ok(Json(crate::reload::reload(&s).await?))
 }
 
 #[cfg(test)]

@@ -75,6 +75,25 @@ impl Server {
         Server { child, base: format!("http://{listen}") }
     }
 
+    /// `memd serve` started through `wrapper`, a command that ends by exec-ing the arguments
+    /// after it (so the child's pid is the server's), e.g. `unshare` into a mount namespace.
+    pub async fn start_wrapped(data: &Path, wrapper: &[&str], env: &[(&str, String)]) -> Server {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let child = Command::new(wrapper[0])
+            .args(&wrapper[1..])
+            .arg(env!("CARGO_BIN_EXE_memd"))
+            .args(["serve", "--listen", &listen, "--data-dir"])
+            .arg(data)
+            .env("MEMD_LOG_LEVEL", "warn")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {wrapper:?}: {e}"));
+        let s = Server { child, base: format!("http://{listen}") };
+        s.wait_ready().await;
+        s
+    }
+
     pub async fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -93,6 +112,18 @@ impl Server {
         let r =
             reqwest::get(format!("{}{path}", self.base)).await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
         r.json().await.unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
+    }
+
+    /// `POST {base}{path}` with a JSON body: the status and the body as JSON (`Null` if none).
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
     pub fn mcp_url(&self) -> String {
