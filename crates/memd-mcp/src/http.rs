@@ -26,6 +26,9 @@ pub struct McpHttp {
     pub service: StreamableHttpService<MemdMcp, LocalSessionManager>,
     sessions: Arc<LocalSessionManager>,
     max_sessions: usize,
+    /// Held from the limit check until the new session exists, so concurrent `initialize`
+    /// requests cannot all pass the check and overshoot the limit together.
+    opening: tokio::sync::Mutex<()>,
 }
 
 impl McpHttp {
@@ -54,7 +57,7 @@ impl McpHttp {
             sessions.clone(),
             config,
         );
-        Self { service: http, sessions, max_sessions: cfg.max_sessions }
+        Self { service: http, sessions, max_sessions: cfg.max_sessions, opening: Default::default() }
     }
 
     /// Sessions open now.
@@ -62,8 +65,10 @@ impl McpHttp {
         self.sessions.sessions.read().await.len()
     }
 
-    /// Whether a request that would open a new session must be refused: the limit is reached.
-    pub async fn at_session_limit(&self) -> bool {
-        self.open_sessions().await >= self.max_sessions
+    /// Admission of a request that opens a session: `None` when the limit is reached, else a
+    /// guard to hold until the request has been served (its session then counts).
+    pub async fn admit_session(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        let guard = self.opening.lock().await;
+        (self.open_sessions().await < self.max_sessions).then_some(guard)
     }
 }

@@ -32,19 +32,25 @@ pub async fn endpoint(Auth(caller): Auth, State(state): State<AppState>, mut req
         .is_some_and(|v| v >= STATELESS_SINCE);
     let opens_session =
         req.method() == axum::http::Method::POST && !req.headers().contains_key(SESSION_HEADER) && !stateless;
-    if opens_session && mcp.at_session_limit().await {
-        let mut resp =
-            ApiError(ServiceError::Unavailable("too many open MCP sessions; retry shortly".into()))
-                .into_response();
-        resp.headers_mut().insert("retry-after", HeaderValue::from_static("5"));
-        return resp;
-    }
+    let admitted = match opens_session {
+        true => match mcp.admit_session().await {
+            Some(guard) => Some(guard),
+            None => {
+                let why = "too many open MCP sessions; retry shortly";
+                let mut resp = ApiError(ServiceError::Unavailable(why.into())).into_response();
+                resp.headers_mut().insert("retry-after", HeaderValue::from_static("5"));
+                return resp;
+            }
+        },
+        false => None,
+    };
     let closes_session = req.method() == axum::http::Method::DELETE;
     req.extensions_mut().insert(caller);
     let mut resp = match mcp.service.clone().oneshot(req).await {
         Ok(r) => r.map(Body::new),
         Err(never) => match never {},
     };
+    drop(admitted);
     if closes_session && resp.status() == StatusCode::ACCEPTED {
         // rmcp says 202 for a closed session; the official SDKs' servers say 200, and the
         // Python client logs a failure for anything but 200/204.

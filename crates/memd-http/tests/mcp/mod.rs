@@ -141,6 +141,18 @@ async fn sessions_are_bounded() {
     assert_eq!(status["result"]["structuredContent"]["tenant"], "default", "{status}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_session_opens_never_overshoot_the_limit() {
+    let app = App::build(|c| c.mcp.max_sessions = 3).await;
+    let c = Client { app: &app, auth: None };
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let opens = (0..12).map(|_| c.post(None, &[], init.clone()));
+    let statuses: Vec<u16> = futures::future::join_all(opens).await.into_iter().map(|r| r.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 503).count(), 9, "{statuses:?}");
+}
+
 #[tokio::test]
 async fn knowledge_graph_tools_store_entities_searchable_by_meaning() {
     let app = App::local().await;
