@@ -201,6 +201,21 @@ pub fn graph_paging(s: &dyn Store) {
     want.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
     assert_eq!(got, want, "every relation on exactly one page");
     assert_eq!(whole(s, &t, "u").relations.len(), 4, "one page holds every relation");
+
+    // A substring search over a graph larger than any internal page: matches in insertion
+    // order, across pages, cut at the limit.
+    let big: Vec<Entity> = (0..700)
+        .map(|i| {
+            let obs =
+                if i % 100 == 50 { format!("found the Ünïcode NEEDLE {i}") } else { format!("plain {i}") };
+            entity(&format!("n{i}"), "thing", &[obs.as_str()])
+        })
+        .collect();
+    write(s, &t, "big", GraphWrite::CreateEntities(big));
+    let hits = |limit| read(s, &t, "big", GraphRead::Containing { query: "ünïcode needle".into(), limit });
+    let all: Vec<String> = (0..7).map(|k| format!("n{}", k * 100 + 50)).collect();
+    assert_eq!(names(&hits(10)), all, "every match, in order");
+    assert_eq!(names(&hits(3)), all[..3], "the first `limit` matches");
 }
 
 /// Observations are mirrored by memories of the graph's user, which go when they go.

@@ -381,14 +381,29 @@ fn page(c: &Connection, o: &Owner<'_>, cursor: Option<i64>, limit: usize) -> Res
 /// The reference server's search: name, type or any observation contains the query. Reads the
 /// owner's whole graph, as that server does.
 fn containing(c: &Connection, o: &Owner<'_>, needle: &str, limit: usize) -> Result<Vec<(i64, Entity)>> {
-    let all = entities_where(c, o, "", None, None)?;
-    Ok(all
-        .into_iter()
-        .filter(|(_, e)| {
-            contains_ci(&e.name, needle)
-                || contains_ci(&e.entity_type, needle)
-                || e.observations.iter().any(|obs| contains_ci(obs, needle))
-        })
-        .take(limit)
-        .collect())
+    let matches = |e: &Entity| {
+        contains_ci(&e.name, needle)
+            || contains_ci(&e.entity_type, needle)
+            || e.observations.iter().any(|obs| contains_ci(obs, needle))
+    };
+    // In pages, stopping at `limit` matches: memory stays bounded by a page however large the
+    // graph (the match is Unicode case-insensitive, which SQLite's LIKE and lower() are not).
+    let mut found = Vec::new();
+    let mut after = 0i64;
+    while found.len() < limit {
+        let filter = "AND id > CAST(?3 AS INTEGER)";
+        let page = entities_where(c, o, filter, Some(after.to_string()), Some(CONTAINING_PAGE))?;
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        let full = page.len() == CONTAINING_PAGE;
+        found.extend(page.into_iter().filter(|(_, e)| matches(e)));
+        if !full {
+            break;
+        }
+    }
+    found.truncate(limit);
+    Ok(found)
 }
+
+/// Entities read at a time by a substring search.
+const CONTAINING_PAGE: usize = 256;
