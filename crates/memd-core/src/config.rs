@@ -465,7 +465,8 @@ impl Config {
         if let Some(w) =
             a.webhooks.iter().find(|w| !(w.url.starts_with("http://") || w.url.starts_with("https://")))
         {
-            return bad(&format!("alerts.webhooks: {:?} is not an http(s) URL", w.url));
+            // Webhook URLs often carry a token: show only scheme and host.
+            return bad(&format!("alerts.webhooks: {:?} is not an http(s) URL", redact_url(&w.url)));
         }
         let m = &self.mcp;
         if m.max_sessions == 0 || m.session_idle_secs == 0 {

@@ -122,7 +122,11 @@ impl From<StoreError> for ServiceError {
             StoreError::Invalid(m) => ServiceError::invalid("invalid_input", m),
             StoreError::Conflict(m) => ServiceError::Conflict(m),
             StoreError::Backend(m) | StoreError::Corrupt(m) => ServiceError::Internal(m),
-            StoreError::Unavailable(m) => ServiceError::Unavailable(m),
+            StoreError::Unavailable(detail) => {
+                // The detail (SQLite's words) is for the log; callers learn only that it may pass.
+                tracing::warn!(event = "store_unavailable", error_type = "unavailable", error = %detail);
+                ServiceError::Unavailable("storage temporarily unavailable; retry later".into())
+            }
         }
     }
 }

@@ -36,7 +36,7 @@ impl MemoryService {
         let written = self
             .blocking(move |i| {
                 let written = i.store.graph_write(&tenant, &user, op, Utc::now())?;
-                i.indexer.catch_up()?;
+                i.catch_up_after_write();
                 Ok(written)
             })
             .await?;

@@ -34,7 +34,7 @@ pub fn describe() {
     describe_counter!(MEMORIES_WRITTEN_TOTAL, "Memory writes by operation.");
     describe_gauge!(
         MEMORIES_STORED,
-        "Live memories by tenant (the 50 largest; the rest summed under tenant=\"_other\")."
+        "Live memories by tenant (the 50 largest; the rest summed under tenant=\"(other)\")."
     );
     describe_counter!(QUERY_CACHE_TOTAL, "Query-embedding cache lookups by result (hit or miss).");
     describe_counter!(SEARCH_RESULT_CACHE_TOTAL, "Search result cache lookups by outcome (hit or miss).");

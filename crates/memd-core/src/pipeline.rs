@@ -206,15 +206,21 @@ impl Worker {
     }
 }
 
-/// Why a background batch failed: the embedder itself, or the store or index around it.
+/// Why a background batch failed: the embedder (or what it produced), or an unavailable store.
 enum StepError {
     Embedder(crate::ServiceError),
     Store(crate::ServiceError),
 }
 
 impl<E: Into<crate::ServiceError>> From<E> for StepError {
+    /// The store being unavailable (a read-only or full volume, an I/O error) is not the
+    /// embedder's fault; anything else going wrong with a batch (vectors the index refuses, …)
+    /// counts against it as before.
     fn from(e: E) -> Self {
-        StepError::Store(e.into())
+        match e.into() {
+            e @ crate::ServiceError::Unavailable(_) => StepError::Store(e),
+            e => StepError::Embedder(e),
+        }
     }
 }
 

@@ -69,6 +69,12 @@ impl MemoryService {
         if report.applied.is_empty() {
             return Ok(report);
         }
+        // The new values must hold together with the running ones they will live beside (a
+        // larger `limits.max_content_bytes` needs the larger body limit only a restart brings).
+        next.validate().map_err(|e| {
+            let why = format!("{e} (checked against the running values of settings that need a restart)");
+            ServiceError::invalid("invalid_config", why)
+        })?;
         if report.applied.iter().any(|k| k == "admin_token") {
             self.inner.auth.set_admin_token(next.admin_token.clone());
         }
@@ -166,6 +172,18 @@ mod tests {
         assert_eq!(report.applied, ["admin_token"]);
         assert_eq!(next.admin_token, new.admin_token);
         assert!(!serde_json::to_string(&report).expect("json").contains("secret"));
+    }
+
+    #[test]
+    fn new_values_are_checked_against_the_running_restart_only_ones() {
+        let current = Config::default();
+        let mut new = Config::default();
+        new.limits.max_content_bytes = current.limits.max_body_bytes * 2;
+        new.limits.max_body_bytes = current.limits.max_body_bytes * 3;
+        assert!(new.validate().is_ok(), "valid on its own");
+        let (next, report) = merge(&current, &new).expect("merge");
+        assert_eq!(report.restart_required, ["limits.max_body_bytes"]);
+        assert!(next.validate().is_err(), "but not beside the running body limit");
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! (keyword-only fallback) answers are not cached: they would outlive the outage.
 //!
 //! The key holds everything that shapes the answer: tenant, the caller's user binding, the
-//! query, the effective filter, mode, fusion and `top_k`. The size is bounded in bytes
+//! query, the effective filter, mode, fusion, `top_k` and the search settings in effect (so a
+//! configuration reload that retunes ranking is never answered from before it). The size is bounded in bytes
 //! (`search.result_cache_mb`; 0 disables it).
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use memd_store::Filter;
 use moka::sync::Cache;
 
 use crate::auth::Caller;
+use crate::config::SearchConfig;
 use crate::fusion::FusionMethod;
 use crate::metrics as m;
 use crate::search::{SearchMode, SearchResponse};
@@ -42,6 +44,7 @@ pub(crate) struct KeyParts<'a> {
     pub mode: SearchMode,
     pub fusion: Option<FusionMethod>,
     pub top_k: usize,
+    pub settings: &'a SearchConfig,
 }
 
 /// [`KeyParts`] rendered once per search, for both the lookup and the insert.
@@ -53,14 +56,15 @@ impl KeyParts<'_> {
         // and escaped), so equal keys mean equal requests.
         CacheKey(
             format!(
-                "{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}",
+                "{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{:?}",
                 self.caller.tenant.as_str(),
                 self.caller.bound_user,
                 self.query,
                 self.filter,
                 self.mode,
                 self.fusion,
-                self.top_k
+                self.top_k,
+                self.settings
             )
             .into(),
         )
@@ -136,7 +140,9 @@ mod tests {
     }
 
     fn key(caller: &Caller, query: &str, filter: &Filter) -> CacheKey {
-        KeyParts { caller, query, filter, mode: SearchMode::Hybrid, fusion: None, top_k: 10 }.encode()
+        let settings = &SearchConfig::default();
+        KeyParts { caller, query, filter, mode: SearchMode::Hybrid, fusion: None, top_k: 10, settings }
+            .encode()
     }
 
     #[test]
@@ -152,6 +158,18 @@ mod tests {
         assert!(cache.get(&key(&caller, "coffee", &other), 7).is_none());
         let bound = Caller { bound_user: Some("bob".into()), ..Caller::local() };
         assert!(cache.get(&key(&bound, "coffee", &f), 7).is_none());
+        let retuned = SearchConfig { semantic_weight: 0.9, ..SearchConfig::default() };
+        let parts = |settings| KeyParts {
+            caller: &caller,
+            query: "coffee",
+            filter: &f,
+            mode: SearchMode::Hybrid,
+            fusion: None,
+            top_k: 10,
+            settings,
+        };
+        assert!(cache.get(&parts(&retuned).encode(), 7).is_none(), "reloaded search settings");
+        assert!(cache.get(&parts(&SearchConfig::default()).encode(), 7).is_some());
     }
 
     #[test]
@@ -178,7 +196,8 @@ mod tests {
                 filter: &f,
                 mode: SearchMode::Hybrid,
                 fusion: None,
-                top_k: 10
+                top_k: 10,
+                settings: &SearchConfig::default(),
             })
             .is_none());
         cache.put(key(&caller, "a", &f), 1, &response(None, false));

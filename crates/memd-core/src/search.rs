@@ -86,8 +86,9 @@ impl MemoryService {
         let mode_label = req.mode.as_str();
         ::metrics::counter!(m::SEARCH_TOTAL, "mode" => mode_label).increment(1);
         let cache = &self.inner.result_cache;
-        let parts =
-            KeyParts { caller, query: &query, filter: &filter, mode: req.mode, fusion: req.fusion, top_k };
+        let cfg = self.config();
+        let (mode, fusion, settings) = (req.mode, req.fusion, &cfg.search);
+        let parts = KeyParts { caller, query: &query, filter: &filter, mode, fusion, top_k, settings };
         let key = cache.key(parts);
         self.see_other_writers().await?;
         // Read before searching: a write landing meanwhile makes this entry stale at once.

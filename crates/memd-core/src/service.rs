@@ -48,6 +48,17 @@ pub(crate) struct Inner {
     pub stored_gauge: crate::stored::StoredGauge,
 }
 
+impl Inner {
+    /// After a committed write: brings the indexes up to the change log. A failure is logged,
+    /// not returned — the write is durable and about to be acknowledged (an error would invite
+    /// a retry that stores it twice); the next write or embedding batch catches up.
+    pub(crate) fn catch_up_after_write(&self) {
+        if let Err(e) = self.indexer.catch_up() {
+            tracing::warn!(event = "index_catch_up_failed", error_type = e.code().name(), error = %e);
+        }
+    }
+}
+
 /// A memory to add. `user_id` defaults per [`Caller::user_for_write`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AddMemory {
@@ -118,6 +129,18 @@ impl MemoryService {
         self.inner.pipeline_state.pending.load(Ordering::Relaxed)
     }
 
+    /// Recounts the embedding queue in the store when no pipeline keeps the count (the model
+    /// failed to load): deletes and expiry shrink the queue without anyone noticing otherwise.
+    pub async fn recount_pending(&self) -> Result<()> {
+        if self.inner.pipeline.is_some() || self.inner.embedder_error.is_none() {
+            return Ok(());
+        }
+        let n = self.blocking(|i| Ok(i.store.pending_count()?)).await?;
+        self.inner.pipeline_state.pending.store(n as i64, Ordering::Relaxed);
+        ::metrics::gauge!(m::EMBED_PENDING).set(n as f64);
+        Ok(())
+    }
+
     /// Background embedding batches that failed in a row (0 while the embedder works).
     pub fn embed_failures(&self) -> i64 {
         self.inner.pipeline_state.failures.load(Ordering::Relaxed)
@@ -173,7 +196,7 @@ impl MemoryService {
         let stored = self
             .blocking(move |i| {
                 let stored = i.store.insert(&tenant, items, Utc::now())?;
-                i.indexer.catch_up()?;
+                i.catch_up_after_write();
                 Ok(stored)
             })
             .await?;
@@ -234,7 +257,7 @@ impl MemoryService {
                     return Err(ServiceError::NotFound);
                 }
                 let m = i.store.update(&tenant, id, patch, now)?;
-                i.indexer.catch_up()?;
+                i.catch_up_after_write();
                 Ok(m)
             })
             .await?;
@@ -255,7 +278,7 @@ impl MemoryService {
                 return Err(ServiceError::NotFound);
             }
             i.store.delete(&tenant, id, now)?;
-            i.indexer.catch_up()?;
+            i.catch_up_after_write();
             Ok(())
         })
         .await?;
@@ -279,7 +302,7 @@ impl MemoryService {
         let n = self
             .blocking(move |i| {
                 let n = i.store.delete_scoped(&tenant, &scope, Utc::now())?;
-                i.indexer.catch_up()?;
+                i.catch_up_after_write();
                 Ok(n)
             })
             .await?;

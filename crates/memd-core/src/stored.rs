@@ -1,8 +1,9 @@
-//! The `memd_memories_stored{tenant}` gauge: live memories per tenant, re-counted in the store
-//! when the change log has moved (at most every [`MIN_RECOUNT`]) and otherwise every
-//! [`RECOUNT`] (expiry changes counts without a write), however often it is scraped. The [`TOP_TENANTS`] largest tenants get
-//! their own series and the rest are summed under [`OTHER`], so the series count stays bounded;
-//! a tenant that drops out is set to 0 rather than left showing its last value.
+//! The `memd_memories_stored{tenant}` gauge: live memories per tenant, re-counted in the
+//! store when the change log has moved (at most every [`MIN_RECOUNT`]) and otherwise every
+//! [`RECOUNT`] (expiry changes counts without a write), however often it is scraped. The
+//! [`TOP_TENANTS`] largest tenants get their own series and the rest are summed under [`OTHER`]
+//! (not a valid tenant id), so at most 51 series carry a value; a tenant that drops out is set
+//! to 0 rather than left showing its last count.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -19,7 +20,7 @@ pub const MIN_RECOUNT: Duration = Duration::from_secs(1);
 /// Tenants with a series of their own.
 pub const TOP_TENANTS: usize = 50;
 /// The label value the other tenants are summed under.
-pub const OTHER: &str = "_other";
+pub const OTHER: &str = "(other)";
 
 /// When the gauge was last counted, and which tenant labels it has shown.
 #[derive(Default)]
@@ -32,6 +33,9 @@ pub struct StoredGauge {
 impl MemoryService {
     /// Re-counts live memories per tenant into the gauge when the count may have changed.
     pub async fn refresh_stored_gauge(&self) -> Result<()> {
+        if !self.config().observe.metrics {
+            return Ok(());
+        }
         let seq = self.inner.indexer.applied().0;
         {
             let mut counted = self.inner.stored_gauge.counted.lock();
@@ -83,7 +87,7 @@ mod tests {
     fn the_largest_tenants_keep_their_series_and_the_rest_are_summed() {
         let counts = rows(&[("a", 5), ("b", 50), ("c", 7), ("d", 7)]);
         assert_eq!(fold(counts.clone(), 4), rows(&[("b", 50), ("c", 7), ("d", 7), ("a", 5)]));
-        assert_eq!(fold(counts, 2), rows(&[("b", 50), ("c", 7), ("_other", 12)]));
+        assert_eq!(fold(counts, 2), rows(&[("b", 50), ("c", 7), ("(other)", 12)]));
         assert_eq!(fold(Vec::new(), 2), Vec::new());
     }
 

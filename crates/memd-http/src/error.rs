@@ -48,8 +48,21 @@ impl IntoResponse for ApiError {
         };
         let mut resp = (status, Json(body)).into_response();
         resp.extensions_mut().insert(ErrorName(code.name()));
-        if matches!(code, ErrorCode::Unauthorized) {
-            resp.headers_mut().insert("www-authenticate", HeaderValue::from_static("Bearer"));
+        match code {
+            ErrorCode::Unauthorized => {
+                resp.headers_mut().insert("www-authenticate", HeaderValue::from_static("Bearer"));
+            }
+            // Every 503 is worth retrying; say when (callers may set a more precise value).
+            ErrorCode::Unavailable => {
+                resp.headers_mut().insert("retry-after", HeaderValue::from_static("5"));
+            }
+            ErrorCode::Invalid(_)
+            | ErrorCode::TooLarge
+            | ErrorCode::Forbidden
+            | ErrorCode::NotFound
+            | ErrorCode::Conflict
+            | ErrorCode::RateLimited
+            | ErrorCode::Internal => {}
         }
         resp
     }

@@ -24,6 +24,8 @@ pub async fn reload(state: &AppState) -> Result<ReloadReport, ServiceError> {
     let Some(source) = state.config_source.clone() else {
         return Err(ServiceError::Unavailable("this process cannot reload its configuration".into()));
     };
+    // One reload at a time (SIGHUP and the route may overlap): the file read last is applied last.
+    let _one_at_a_time = state.reloading.lock().await;
     let loaded = tokio::task::spawn_blocking({
         let source = source.clone();
         move || source.load()
@@ -33,16 +35,27 @@ pub async fn reload(state: &AppState) -> Result<ReloadReport, ServiceError> {
         Ok(cfg) => cfg,
         Err(why) => return Err(failed(state, why).await),
     };
-    let mut report = state.service.reconfigure(new)?;
+    let mut report = match state.service.reconfigure(new) {
+        Ok(report) => report,
+        Err(ServiceError::Invalid { message, .. }) => return Err(failed(state, message).await),
+        Err(e) => return Err(e),
+    };
     if report.applied_under("log_level") {
         if let Err(why) = source.set_log_level(&state.service.config().log_level) {
             report.problems.push(format!("log_level: {why}"));
         }
     }
-    if report.applied_under("alerts.rules_file") && state.alerts.is_some() {
-        if let Err(why) = crate::alerting::reload_rules(state).await {
-            report.problems.push(format!("alerts.rules_file: {why} (the previous rules stay in force)"));
+    // The rule file is re-read on every reload (it may have changed under the same name).
+    match &state.alerts {
+        Some(_) => {
+            if let Err(why) = crate::alerting::reload_rules(state).await {
+                report.problems.push(format!("alert rules: {why} (the previous rules stay in force)"));
+            }
         }
+        None if report.applied_under("alerts.") => {
+            report.problems.push("alerts: the alert engine is off; a restart starts it".to_owned());
+        }
+        None => {}
     }
     record(state, &report).await;
     Ok(report)

@@ -33,6 +33,8 @@ pub struct AppState {
     pub(crate) data_dir: Arc<crate::datadir::DataDirProbe>,
     /// What a configuration reload reads (`None`: this process cannot reload, e.g. in tests).
     pub config_source: Option<Arc<dyn crate::reload::ConfigSource>>,
+    /// Held by a configuration reload from reading to applying.
+    pub(crate) reloading: Arc<tokio::sync::Mutex<()>>,
     phase: Arc<AtomicU8>,
 }
 
@@ -66,6 +68,7 @@ impl AppState {
             alerts_error,
             data_dir,
             config_source: None,
+            reloading: Default::default(),
             phase: Arc::new(AtomicU8::new(Phase::Starting as u8)),
         }
     }

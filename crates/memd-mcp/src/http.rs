@@ -10,6 +10,7 @@
 //! and puts the [`Caller`](memd_core::Caller) in the request's extensions, where the tools find
 //! it. A session therefore never outlives its key, and a session id alone grants nothing.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,9 +27,21 @@ pub struct McpHttp {
     pub service: StreamableHttpService<MemdMcp, LocalSessionManager>,
     sessions: Arc<LocalSessionManager>,
     max_sessions: usize,
-    /// Held from the limit check until the new session exists, so concurrent `initialize`
-    /// requests cannot all pass the check and overshoot the limit together.
-    opening: tokio::sync::Mutex<()>,
+    /// Session-opening requests admitted and not yet answered; admission counts them with the
+    /// open sessions so concurrent `initialize` requests cannot overshoot the limit.
+    opening: Arc<AtomicUsize>,
+    /// Serializes admissions (a count check; not the handshake that follows).
+    admitting: tokio::sync::Mutex<()>,
+}
+
+/// An admitted session-opening request; drop it once the request has been served (its session,
+/// if one was made, then counts among the open ones).
+pub struct Opening(Arc<AtomicUsize>);
+
+impl Drop for Opening {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl McpHttp {
@@ -57,7 +70,13 @@ impl McpHttp {
             sessions.clone(),
             config,
         );
-        Self { service: http, sessions, max_sessions: cfg.max_sessions, opening: Default::default() }
+        Self {
+            service: http,
+            sessions,
+            max_sessions: cfg.max_sessions,
+            opening: Default::default(),
+            admitting: Default::default(),
+        }
     }
 
     /// Sessions open now.
@@ -65,10 +84,17 @@ impl McpHttp {
         self.sessions.sessions.read().await.len()
     }
 
-    /// Admission of a request that opens a session: `None` when the limit is reached, else a
-    /// guard to hold until the request has been served (its session then counts).
-    pub async fn admit_session(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        let guard = self.opening.lock().await;
-        (self.open_sessions().await < self.max_sessions).then_some(guard)
+    /// Admission of a request that opens a session: `None` when the open sessions and the
+    /// openings in progress reach the limit.
+    pub async fn admit_session(&self) -> Option<Opening> {
+        let _one_at_a_time = self.admitting.lock().await;
+        // Openings first: one that finishes meanwhile has made its session before it stops
+        // counting, so it is counted at least once (a refusal errs on the safe side).
+        let opening = self.opening.load(Ordering::SeqCst);
+        if self.open_sessions().await + opening >= self.max_sessions {
+            return None;
+        }
+        self.opening.fetch_add(1, Ordering::SeqCst);
+        Some(Opening(self.opening.clone()))
     }
 }

@@ -48,7 +48,17 @@ mod tests {
     #[test]
     fn environmental_sqlite_failures_are_unavailable_and_the_rest_backend_errors() {
         use rusqlite::ffi;
-        for code in [ffi::SQLITE_READONLY, ffi::SQLITE_FULL, ffi::SQLITE_IOERR, ffi::SQLITE_BUSY] {
+        let environmental = [
+            ffi::SQLITE_READONLY,
+            ffi::SQLITE_FULL,
+            ffi::SQLITE_IOERR,
+            ffi::SQLITE_IOERR_WRITE,
+            ffi::SQLITE_IOERR_FSYNC,
+            ffi::SQLITE_BUSY,
+            ffi::SQLITE_LOCKED,
+            ffi::SQLITE_CANTOPEN,
+        ];
+        for code in environmental {
             assert!(matches!(StoreError::from(sqlite(code)), StoreError::Unavailable(_)), "{code}");
         }
         for code in [ffi::SQLITE_CONSTRAINT, ffi::SQLITE_MISMATCH, ffi::SQLITE_CORRUPT] {

@@ -55,7 +55,18 @@ impl Global {
     }
 
     pub fn load(&self) -> anyhow::Result<Config> {
-        Ok(Config::load(self.config.as_deref(), &self.overrides())?)
+        let cfg = Config::load(self.config.as_deref(), &self.overrides())?;
+        check_log_level(&cfg)?;
+        Ok(cfg)
+    }
+}
+
+/// `log_level` must be a filter the logger accepts (memd-core cannot check it: the syntax is
+/// tracing-subscriber's).
+fn check_log_level(cfg: &Config) -> anyhow::Result<()> {
+    match tracing_subscriber::EnvFilter::try_new(&cfg.log_level) {
+        Ok(_) => Ok(()),
+        Err(e) => anyhow::bail!("configuration: log_level {:?} is not a valid filter: {e}", cfg.log_level),
     }
 }
 
@@ -127,6 +138,7 @@ pub fn validate_config(global: &Global, file: Option<PathBuf>) -> anyhow::Result
         }
         None => global.load()?,
     };
+    check_log_level(&cfg)?;
     eprintln!("configuration is valid");
     println!("{}", toml_summary(&cfg));
     Ok(())

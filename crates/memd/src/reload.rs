@@ -5,6 +5,7 @@
 
 use memd_http::reload::ConfigSource;
 use memd_http::AppState;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::cli::Global;
 use crate::serve::LogReload;
@@ -23,6 +24,7 @@ impl FileConfigSource {
 
 impl ConfigSource for FileConfigSource {
     fn load(&self) -> Result<memd_core::Config, String> {
+        // Validated as at start, the log filter included: a bad one fails the whole reload.
         self.global.load().map_err(|e| format!("{e:#}"))
     }
 
@@ -31,12 +33,15 @@ impl ConfigSource for FileConfigSource {
     }
 }
 
-/// Reloads the configuration on every SIGHUP, from a task that runs until aborted. The handler
-/// is installed before this returns, so a SIGHUP sent once the server answers never finds the
-/// default action (terminate) in place.
-pub fn on_sighup(state: AppState) -> tokio::task::JoinHandle<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let hup = signal(SignalKind::hangup());
+/// Takes over SIGHUP: from now on it no longer terminates the process (its default action).
+/// Call at the very start of `serve`, before the slow start-up; a SIGHUP arriving before the
+/// server runs is kept and served by [`on_sighup`] then.
+pub fn catch_sighup() -> std::io::Result<Signal> {
+    signal(SignalKind::hangup())
+}
+
+/// Reloads the configuration on every SIGHUP, from a task that runs until aborted.
+pub fn on_sighup(state: AppState, hup: std::io::Result<Signal>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut hup = match hup {
             Ok(s) => s,

@@ -62,6 +62,7 @@ async fn serve(
     cfg: memd_core::Config,
     source: std::sync::Arc<crate::reload::FileConfigSource>,
 ) -> anyhow::Result<()> {
+    let hup = crate::reload::catch_sighup();
     let started = Instant::now();
     let listen = cfg.listen;
     let metrics = if cfg.observe.metrics { observe::metrics_handle() } else { observe::metrics_off() };
@@ -99,7 +100,7 @@ async fn serve(
     }
     let housekeeping = tokio::spawn(housekeeping(service.clone()));
     let state = AppState::new(service.clone(), metrics).with_config_source(source);
-    let reloads = crate::reload::on_sighup(state.clone());
+    let reloads = crate::reload::on_sighup(state.clone(), hup);
     memd_http::serve(listener, state, shutdown_signal()).await?;
     housekeeping.abort();
     reloads.abort();

@@ -78,7 +78,7 @@ pub fn exposition(state: &AppState) -> String {
 /// Samples, evaluates and notifies until the task is dropped.
 pub async fn run(state: AppState, alerting: SharedAlerting) {
     let mut interval_ms = state.service.config().alerts.eval_interval_ms;
-    let mut every = ticker(interval_ms);
+    let mut every = ticker(interval_ms, true);
     match state.service.silences().await {
         Ok(stored) => alerting.silences.lock().replace(stored),
         Err(e) => tracing::warn!(event = "silences_not_loaded", error_type = e.code().name(), error = %e),
@@ -88,7 +88,7 @@ pub async fn run(state: AppState, alerting: SharedAlerting) {
         // A configuration reload may have changed the interval.
         let wanted = state.service.config().alerts.eval_interval_ms;
         if wanted != interval_ms {
-            (interval_ms, every) = (wanted, ticker(wanted));
+            (interval_ms, every) = (wanted, ticker(wanted, false));
         }
         crate::routes::health::refresh_gauges(&state).await;
         let text = exposition(&state);
@@ -110,8 +110,12 @@ pub async fn run(state: AppState, alerting: SharedAlerting) {
     }
 }
 
-fn ticker(interval_ms: u64) -> tokio::time::Interval {
-    let mut every = tokio::time::interval(Duration::from_millis(interval_ms));
+/// Ticks every `interval_ms`, the first tick at once or after one period (an interval changed
+/// by a reload just ticked: no second evaluation right behind it).
+fn ticker(interval_ms: u64, first_now: bool) -> tokio::time::Interval {
+    let period = Duration::from_millis(interval_ms);
+    let first = tokio::time::Instant::now() + if first_now { Duration::ZERO } else { period };
+    let mut every = tokio::time::interval_at(first, period);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     every
 }

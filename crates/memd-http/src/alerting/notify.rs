@@ -102,7 +102,7 @@ pub async fn deliver(
     }
     metrics::counter!(NOTIFICATIONS_TOTAL, "outcome" => "failed").increment(1);
     tracing::warn!(event = "notification_failed", error_type = "webhook", rule = %rule, error = %last_error);
-    let details =
-        json!({"rule": rule, "url": hook.url, "attempts": cfg.notify_attempts, "error": last_error});
+    let details = json!({"rule": rule, "url": memd_core::config::redact_url(&hook.url), "attempts": cfg.notify_attempts,
+            "error": last_error});
     state.service.record_event("notification_failed", Severity::Warning, details).await;
 }

@@ -108,6 +108,7 @@ pub async fn components(s: &AppState) -> Vec<Component> {
         detail: format!("{} docs, seq {lex_seq}", s.service.indexer().lexical().num_docs()),
         latency_ms: 0.0,
     });
+    recount_pending(s).await;
     let pending = s.service.embed_pending();
     let failures = s.service.embed_failures();
     let (status, detail) = match s.service.embedder() {
@@ -120,7 +121,7 @@ pub async fn components(s: &AppState) -> Vec<Component> {
         }
         Some(e) => ("healthy", format!("{}; {pending} pending", e.model_id())),
         None => match s.service.embedder_error() {
-            Some(why) => ("unhealthy", format!("{why}: keyword search only; {pending} writes wait for it")),
+            Some(why) => ("unhealthy", format!("{why}: keyword search only; writes waiting: {pending}")),
             None => ("degraded", "no embedder configured: keyword search only".to_owned()),
         },
     };
@@ -189,17 +190,27 @@ fn memory() -> Component {
     Component { name: "memory", status, detail, latency_ms: 0.0 }
 }
 
-/// Sets the gauges that are read rather than counted (queue, index sizes and lag, sessions),
-/// before a scrape or an alert evaluation samples them.
+/// See [`memd_core::MemoryService::recount_pending`]; a failure is logged (the last count stays).
+async fn recount_pending(s: &AppState) {
+    if let Err(e) = s.service.recount_pending().await {
+        tracing::warn!(event = "pending_not_recounted", error_type = e.code().name(), error = %e);
+    }
+}
+
+/// Sets the gauges that are read rather than counted (queue, index sizes and lag, sessions,
+/// memories stored — a store count, at most once a second), before a scrape or an alert
+/// evaluation samples them.
 pub async fn refresh_gauges(s: &AppState) {
     use memd_core::metrics as m;
     let indexer = s.service.indexer();
+    recount_pending(s).await;
     ::metrics::gauge!(m::EMBED_PENDING).set(s.service.embed_pending() as f64);
     ::metrics::gauge!(m::INDEX_VECTORS).set(indexer.vector().len() as f64);
     ::metrics::gauge!(m::INDEX_LEXICAL_DOCS).set(indexer.lexical().num_docs() as f64);
     ::metrics::gauge!(m::INDEX_BACKGROUND_JOBS).set(indexer.vector().background_jobs() as f64);
     if let Err(e) = s.service.refresh_stored_gauge().await {
-        tracing::warn!(event = "gauge_not_refreshed", error_type = e.code().name(), gauge = m::MEMORIES_STORED, error = %e);
+        let gauge = m::MEMORIES_STORED;
+        tracing::warn!(event = "gauge_not_refreshed", error_type = e.code().name(), gauge, error = %e);
     }
     let (lexical, vector) = indexer.applied();
     // Other processes' commits show in the shared head; a store without one has no lag to see.

@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use memd_core::ServiceError;
 use tower::ServiceExt;
@@ -34,12 +34,11 @@ pub async fn endpoint(Auth(caller): Auth, State(state): State<AppState>, mut req
         req.method() == axum::http::Method::POST && !req.headers().contains_key(SESSION_HEADER) && !stateless;
     let admitted = match opens_session {
         true => match mcp.admit_session().await {
-            Some(guard) => Some(guard),
+            Some(opening) => Some(opening),
+            // 503 with Retry-After, like every `unavailable` answer.
             None => {
                 let why = "too many open MCP sessions; retry shortly";
-                let mut resp = ApiError(ServiceError::Unavailable(why.into())).into_response();
-                resp.headers_mut().insert("retry-after", HeaderValue::from_static("5"));
-                return resp;
+                return ApiError(ServiceError::Unavailable(why.into())).into_response();
             }
         },
         false => None,

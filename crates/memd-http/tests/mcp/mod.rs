@@ -149,8 +149,18 @@ async fn concurrent_session_opens_never_overshoot_the_limit() {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let opens = (0..12).map(|_| c.post(None, &[], init.clone()));
     let statuses: Vec<u16> = futures::future::join_all(opens).await.into_iter().map(|r| r.status).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 503).count(), 9, "{statuses:?}");
+    let opened = statuses.iter().filter(|s| **s == 200).count();
+    // An opening in progress counts until it is answered, even once its session exists, so a
+    // burst may be refused a little early (503 + Retry-After) but never admitted past the limit.
+    assert!((1..=3).contains(&opened), "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 503), "{statuses:?}");
+    // Once the burst is answered, the sessions fill up to exactly the limit.
+    let mut more = 0;
+    while c.post(None, &[], init.clone()).await.status == 200 {
+        more += 1;
+        assert!(opened + more <= 3, "past the limit");
+    }
+    assert_eq!(opened + more, 3);
 }
 
 #[tokio::test]

@@ -378,8 +378,8 @@ fn page(c: &Connection, o: &Owner<'_>, cursor: Option<i64>, limit: usize) -> Res
     Ok(graph)
 }
 
-/// The reference server's search: name, type or any observation contains the query. Reads the
-/// owner's whole graph, as that server does.
+/// The reference server's search: name, type or any observation contains the query
+/// (case-insensitive), the first `limit` matches in insertion order.
 fn containing(c: &Connection, o: &Owner<'_>, needle: &str, limit: usize) -> Result<Vec<(i64, Entity)>> {
     let matches = |e: &Entity| {
         contains_ci(&e.name, needle)

@@ -27,14 +27,14 @@ pub struct Server {
 impl Server {
     /// Starts the server and waits until it is ready.
     pub async fn start(data: &Path) -> Server {
-        let s = Self::spawn(data);
+        let mut s = Self::spawn(data);
         s.wait_ready().await;
         s
     }
 
     /// [`Server::start`] with extra environment (settings as `MEMD_*`).
     pub async fn start_with_env(data: &Path, env: &[(&str, String)]) -> Server {
-        let s = Self::spawn_with(data, env);
+        let mut s = Self::spawn_with(data, env);
         s.wait_ready().await;
         s
     }
@@ -42,14 +42,14 @@ impl Server {
     /// [`Server::start`] with extra arguments, environment, and stderr written to `log`.
     pub async fn start_logging(data: &Path, args: &[&str], env: &[(&str, String)], log: &Path) -> Server {
         let file = std::fs::File::create(log).expect("log file");
-        let s = Self::spawn_full(data, args, env, Stdio::from(file));
+        let mut s = Self::spawn_full(data, args, env, Stdio::from(file));
         s.wait_ready().await;
         s
     }
 
     /// [`Server::start`] for tests without an async runtime.
     pub fn start_blocking(data: &Path) -> Server {
-        let s = Self::spawn(data);
+        let mut s = Self::spawn(data);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         rt.block_on(s.wait_ready());
         s
@@ -89,14 +89,18 @@ impl Server {
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {wrapper:?}: {e}"));
-        let s = Server { child, base: format!("http://{listen}") };
+        let mut s = Server { child, base: format!("http://{listen}") };
         s.wait_ready().await;
         s
     }
 
-    pub async fn wait_ready(&self) {
+    /// Waits for `/health/ready` to answer 200; fails at once if the process exits instead.
+    pub async fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("memd serve exited before it was ready: {status}");
+            }
             if let Ok(r) = reqwest::get(format!("{}/health/ready", self.base)).await {
                 if r.status() == 200 {
                     return;
