@@ -16,7 +16,7 @@ type ApiResult<T> = Result<T, ApiError>;
 
 /// Store one memory.
 #[utoipa::path(post, path = "/v1/memories", tag = "memories", request_body = AddMemoryBody,
-    responses((status = 201, body = MemoryView), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)))]
+    responses((status = 201, body = MemoryView), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody, description = "not applied: storage unavailable; retry after Retry-After")))]
 pub async fn create(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -28,7 +28,7 @@ pub async fn create(
 
 /// Store up to `limits.max_batch` memories in one transaction (all or none).
 #[utoipa::path(post, path = "/v1/memories/batch", tag = "memories", request_body = BatchBody,
-    responses((status = 201, body = MemoriesView), (status = 400, body = ErrorBody)))]
+    responses((status = 201, body = MemoriesView), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody, description = "not applied: storage unavailable; retry after Retry-After")))]
 pub async fn create_batch(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -52,7 +52,7 @@ pub async fn get(
 
 /// Change content, tags, metadata, event_time or expires_at.
 #[utoipa::path(patch, path = "/v1/memories/{id}", tag = "memories", request_body = PatchBody,
-    responses((status = 200, body = MemoryView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = MemoryView), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody, description = "not applied: storage unavailable; retry after Retry-After")))]
 pub async fn patch(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -71,7 +71,7 @@ pub async fn patch(
 
 /// Delete one memory (a tombstone; its history remains).
 #[utoipa::path(delete, path = "/v1/memories/{id}", tag = "memories",
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody, description = "not applied: storage unavailable; retry after Retry-After")))]
 pub async fn delete(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -99,7 +99,7 @@ pub async fn list(
 
 /// Delete every memory of a user, agent or session (at least one is required).
 #[utoipa::path(delete, path = "/v1/memories", tag = "memories", params(ListParams),
-    responses((status = 200, body = DeletedView), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = DeletedView), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody, description = "not applied: storage unavailable; retry after Retry-After")))]
 pub async fn delete_scoped(
     State(s): State<AppState>,
     Auth(caller): Auth,
