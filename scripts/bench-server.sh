@@ -1,11 +1,16 @@
 # Sourced by the benchmark scripts, after they set SIZE, DATA and PORT: installs the model,
 # builds the release binary ($MEMD), starts `memd serve` on $DATA at 127.0.0.1:$PORT ($URL,
 # pid $SERVER, stopped when the script exits) and waits until it is ready.
+# MEMD=/path/to/memd uses that binary instead of building one (the cargo target dir is shared
+# between worktrees, so target/release/memd may be another checkout's build: copy yours first).
 . scripts/env.sh
 URL=http://127.0.0.1:$PORT
 scripts/ensure-model.sh
-cargo build --release -p memd >&2
-MEMD="$CARGO_TARGET_DIR/release/memd"
+if [ -z "${MEMD:-}" ]; then
+  cargo build --release -p memd >&2
+  MEMD="$CARGO_TARGET_DIR/release/memd"
+fi
+[ -x "$MEMD" ] || { echo "MEMD=$MEMD is not an executable" >&2; exit 1; }
 MEMD_LOG_LEVEL=warn "$MEMD" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" >&2 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
