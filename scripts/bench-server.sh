@@ -4,6 +4,9 @@
 # MEMD=/path/to/memd uses that binary instead of building one (the cargo target dir is shared
 # between worktrees, so target/release/memd may be another checkout's build: copy yours first).
 . scripts/env.sh
+# The callers have read it into PORT; memd reads every MEMD_* variable as configuration and
+# refuses unknown keys, so `MEMD_BENCH_PORT=… scripts/bench-latency.sh` would stop the server.
+unset MEMD_BENCH_PORT
 URL=http://127.0.0.1:$PORT
 scripts/ensure-model.sh
 if [ -z "${MEMD:-}" ]; then
