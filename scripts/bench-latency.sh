@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The latency suite of docs/BENCHMARKS.md in one command:
 #   scripts/bench-latency.sh [10k|100k] [DATA_DIR]
-# Builds the release binary, starts `memd serve` on DATA_DIR (default /tmp/memd-bench-<size>;
-# reused between runs, so the corpus is seeded and embedded only once), then runs each search and
-# add configuration for 20 s and prints one markdown row per run (p50 / p95 / p99 in ms).
+# Builds the release binary (or uses MEMD=/path/to/memd, see scripts/bench-server.sh), starts
+# `memd serve` on DATA_DIR (default /tmp/memd-bench-<size>; reused between runs, so the corpus is
+# seeded and embedded only once), then runs each search and add configuration for 20 s and
+# prints one markdown row per run (p50 / p95 / p99 in ms).
 # Every run starts with the embedding queue empty. The add runs come last: they grow the corpus.
 # ONLY=search or ONLY=add runs just those rows.
 set -euo pipefail

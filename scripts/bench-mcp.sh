@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # MCP tools/call latency of docs/BENCHMARKS.md in one command:
 #   scripts/bench-mcp.sh [10k|100k] [DATA_DIR]
-# Builds the release binary, starts `memd serve` on DATA_DIR (default /tmp/memd-bench-<size>, the
-# directory scripts/bench-latency.sh uses, so a seeded corpus is reused), seeds the corpus if
-# needed, then measures `search_memories` over Streamable HTTP (/mcp, one session per worker) at
-# concurrency 1 and 8; then stops the server and measures over stdio (`memd mcp` owning the
+# Builds the release binary (or uses MEMD=/path/to/memd, see scripts/bench-server.sh), starts
+# `memd serve` on DATA_DIR (default /tmp/memd-bench-<size>, the directory
+# scripts/bench-latency.sh uses, so a seeded corpus is reused), seeds the corpus if needed, then
+# measures `search_memories` over Streamable HTTP (/mcp, one session per worker) at concurrency 1
+# and 8; then stops the server and measures over stdio (`memd mcp` owning the
 # directory) at concurrency 1 and 8. Prints one markdown row per run (p50 / p95 / p99 in ms).
 set -euo pipefail
 cd "$(dirname "$0")/.."

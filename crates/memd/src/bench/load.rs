@@ -179,5 +179,67 @@ impl Worker {
 }
 
 fn search_body(w: &Workload, q: &Query, text: &str) -> serde_json::Value {
-    json!({"query": text, "user_id": q.user_id, "top_k": 10, "mode": w.mode})
+    body(w.mode, q, text)
+}
+
+/// The body of one `POST /v1/search` of the load.
+fn body(mode: &str, q: &Query, text: &str) -> serde_json::Value {
+    json!({"query": text, "user_id": q.user_id, "top_k": 10, "mode": mode})
+}
+
+/// The search bodies the load sends, for external load tools (`memd bench queries`): with
+/// `cached`, the fixed queries of `--queries cached` (the same texts and users, so they hit the
+/// result cache the load warmed); otherwise `count` queries drawn as a cold worker draws them,
+/// without the unique suffix a cold worker appends (the tool appends its own).
+pub fn search_bodies(
+    corpus: &Corpus,
+    seed: u64,
+    mode: &str,
+    cached: bool,
+    count: usize,
+) -> Vec<serde_json::Value> {
+    if cached {
+        let c = Workload::cached_set(corpus, seed);
+        return c.queries.iter().map(|q| body(mode, q, &q.text)).collect();
+    }
+    let mut rng = Rng::for_index(seed ^ 0x5EED_10AD, u64::MAX - 1);
+    (0..count).map(|_| corpus.query(&mut rng)).map(|q| body(mode, &q, &q.text)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_bodies_are_the_fixed_queries_of_the_load() {
+        let corpus = Corpus::new(42, 10);
+        let bodies = search_bodies(&corpus, 42, "hybrid", true, 7);
+        let fixed = Workload::cached_set(&corpus, 42).queries;
+        assert_eq!(bodies.len(), CACHED_QUERIES);
+        for (b, q) in bodies.iter().zip(&fixed) {
+            assert_eq!(b["query"], q.text.as_str());
+            assert_eq!(b["user_id"], q.user_id.as_str());
+            assert_eq!((b["top_k"].as_u64(), b["mode"].as_str()), (Some(10), Some("hybrid")));
+        }
+    }
+
+    #[test]
+    fn cold_bodies_are_deterministic_varied_and_safe_to_extend_in_place() {
+        let corpus = Corpus::new(42, 10);
+        let a = search_bodies(&corpus, 42, "keyword", false, 2_000);
+        assert_eq!(a, search_bodies(&corpus, 42, "keyword", false, 2_000));
+        assert_eq!(a.len(), 2_000);
+        let users: std::collections::HashSet<_> = a.iter().map(|b| b["user_id"].to_string()).collect();
+        assert_eq!(users.len(), 10);
+        let texts: std::collections::HashSet<_> = a.iter().map(|b| b["query"].to_string()).collect();
+        assert!(texts.len() > 500, "{} distinct texts", texts.len());
+        for b in &a {
+            // scripts/wrk/search.lua appends a suffix inside `"query":"…"` with a pattern that
+            // stops at the first quote: the serialised text must need no escaping.
+            let line = b.to_string();
+            let text = b["query"].as_str().unwrap_or_default();
+            assert!(line.contains(&format!("\"query\":\"{text}\"")), "{line}");
+            assert!(!text.contains(['"', '\\']), "{text}");
+        }
+    }
 }

@@ -43,6 +43,29 @@ pub enum BenchCmd {
     Recall(recall::RecallArgs),
     /// `tools/call search_memories` latency over MCP (Streamable HTTP or stdio).
     Mcp(mcp::McpArgs),
+    /// Print the `POST /v1/search` bodies `bench load` sends, one JSON object a line, for an
+    /// external load tool (scripts/bench-wrk.sh); cold texts come without their unique suffix.
+    Queries(QueriesArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct QueriesArgs {
+    /// `cached`: the fixed queries of `bench load --queries cached`; `cold`: `--count` queries
+    /// drawn as cold workers draw them.
+    #[arg(long, value_enum, default_value_t = Queries::Cached)]
+    pub queries: Queries,
+    /// How many cold queries (ignored with `--queries cached`).
+    #[arg(long, default_value_t = 10_000)]
+    pub count: usize,
+    /// Users the corpus is spread over (as in `bench load`).
+    #[arg(long, default_value_t = 10)]
+    pub users: usize,
+    /// Search mode written into each body.
+    #[arg(long, value_enum, default_value_t = QueryMode::Hybrid)]
+    pub query_mode: QueryMode,
+    /// Seed of the corpus (as in `bench load`).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -136,6 +159,7 @@ pub fn run(global: &crate::cli::Global, cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Load(args) => rt.block_on(run_load(args)),
         BenchCmd::Recall(args) => rt.block_on(recall::run(global.load()?, args)),
         BenchCmd::Mcp(args) => rt.block_on(mcp::run(args, global.data_dir.clone())),
+        BenchCmd::Queries(args) => print_queries(&args),
     }
 }
 
@@ -179,6 +203,19 @@ async fn run_load(args: LoadArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
+    Ok(())
+}
+
+fn print_queries(args: &QueriesArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let corpus = Corpus::new(args.seed, args.users);
+    let cached = args.queries == Queries::Cached;
+    let bodies = load::search_bodies(&corpus, args.seed, args.query_mode.name(), cached, args.count);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for b in bodies {
+        writeln!(out, "{b}")?;
+    }
+    out.flush()?;
     Ok(())
 }
 
