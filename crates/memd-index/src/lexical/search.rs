@@ -9,6 +9,7 @@ use tantivy::columnar::Column;
 use tantivy::{DocAddress, Searcher};
 use uuid::Uuid;
 
+use super::bm25::LengthNorm;
 use super::{io, query, schema, Inner};
 use crate::{Hit, IndexError};
 
@@ -29,7 +30,8 @@ impl Inner {
         // reader reloads, so this pair never misses a document.
         let tail = self.tail.read();
         let searcher = self.reader.searcher();
-        let stats = tail.stats(&searcher, (self.fields.text, self.fields.utext), &tokens);
+        let norm = LengthNorm::for_b(self.config.bm25_b);
+        let stats = tail.stats(&searcher, (self.fields.text, self.fields.utext), &tokens, norm);
         let weights = stats.weights(&tokens).map_err(io)?;
         let mut hits = tail.score(tenant, &structural, &weights);
         let stale: HashSet<Uuid> = tail.pending_ids(tenant).into_iter().collect();

@@ -17,6 +17,7 @@ use tantivy::schema::Field;
 use tantivy::{Searcher, Term};
 use uuid::Uuid;
 
+use super::bm25::LengthNorm;
 use super::schema::{self, LexDoc};
 use crate::Hit;
 
@@ -112,12 +113,13 @@ impl Tail {
         searcher: &'s Searcher,
         (field, scoped): (Field, Field),
         terms: &[String],
+        norm: LengthNorm,
     ) -> CombinedStats<'s> {
         let df = terms
             .iter()
             .map(|t| (Term::from_field_text(field, t), self.df.get(t).copied().unwrap_or(0)))
             .collect();
-        CombinedStats { searcher, field, scoped, docs: self.docs, tokens: self.tokens, df }
+        CombinedStats { searcher, field, scoped, docs: self.docs, tokens: self.tokens, df, norm }
     }
 
     /// BM25 of `tenant`'s live tail documents passing `filter` (metadata ignored) that contain
@@ -140,7 +142,8 @@ impl Tail {
 
 /// BM25 statistics of the committed index with the tail's documents added, so committed and
 /// tail documents are scored against the same corpus. Terms of the user-scoped field `scoped`
-/// are given the statistics of their plain token in `field`, so both fields score alike.
+/// are given the statistics of their plain token in `field`, so both fields score alike. The
+/// token total of `field` is scaled by `norm` (BM25's `b`, see [`LengthNorm`]).
 pub(crate) struct CombinedStats<'s> {
     searcher: &'s Searcher,
     field: Field,
@@ -148,6 +151,7 @@ pub(crate) struct CombinedStats<'s> {
     docs: u64,
     tokens: u64,
     df: HashMap<Term, u64>,
+    norm: LengthNorm,
 }
 
 impl CombinedStats<'_> {
@@ -168,8 +172,11 @@ impl CombinedStats<'_> {
 impl Bm25StatisticsProvider for CombinedStats<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
         let field = if field == self.scoped { self.field } else { field };
-        let extra = if field == self.field { self.tokens } else { 0 };
-        Ok(Bm25StatisticsProvider::total_num_tokens(self.searcher, field)? + extra)
+        if field != self.field {
+            return Bm25StatisticsProvider::total_num_tokens(self.searcher, field);
+        }
+        let total = Bm25StatisticsProvider::total_num_tokens(self.searcher, field)? + self.tokens;
+        Ok(self.norm.tokens(total))
     }
 
     fn total_num_docs(&self) -> tantivy::Result<u64> {

@@ -177,3 +177,36 @@ fn the_public_tokenisers_show_what_the_index_makes_of_a_text() {
     assert_eq!(super::query_tokens("who is he"), vec!["who", "is", "he"]);
     assert_eq!(super::document_tokens("She painted the lakes"), vec!["she", "paint", "the", "lake"]);
 }
+
+/// A lower `bm25_b` penalises length less: a long memory that mentions the query word twice
+/// outranks a short one that mentions it once, where tantivy's 0.75 puts the short one first;
+/// tail and committed index agree under either setting.
+#[test]
+fn lower_b_penalises_length_less() {
+    let short = memory("t", "climbing today");
+    let long = memory(
+        "t",
+        "we went climbing at the old quarry again this weekend and the climbing wall there was \
+         crowded with people from the club, so we stayed until dark and had dinner in town",
+    );
+    let fillers: Vec<_> = (0..6).map(|i| memory("t", &format!("filler note {i} about nothing"))).collect();
+    let ranked = |b: f32, commit: bool| {
+        let config =
+            LexicalConfig { commit_interval: Duration::from_secs(3600), bm25_b: b, ..Default::default() };
+        let idx = TantivyLexical::in_ram_with(config).unwrap();
+        idx.apply(&[short.clone(), long.clone()], &[], 1).unwrap();
+        idx.apply(&fillers, &[], 2).unwrap();
+        if commit {
+            idx.flush().unwrap();
+        }
+        idx.search(&t("t"), "climbing", &Filter::default(), 10)
+            .unwrap()
+            .iter()
+            .map(|h| h.id)
+            .collect::<Vec<_>>()
+    };
+    for commit in [false, true] {
+        assert_eq!(ranked(0.75, commit), vec![short.id, long.id], "commit={commit}");
+        assert_eq!(ranked(0.1, commit), vec![long.id, short.id], "commit={commit}");
+    }
+}
