@@ -10,11 +10,16 @@ use memd_store::{Filter, Memory, Scope};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
+use crate::context::{self, ContextParams};
 use crate::fusion::{self, Fused, FusionMethod, FusionParams};
 use crate::metrics as m;
 use crate::result_cache::KeyParts;
 use crate::service::{FilterParams, MemoryService, Result};
 use crate::ServiceError;
+
+/// How many of the best fused candidates (at least `top_k`) have their neighbours looked up for
+/// the conversation-context signal.
+const CONTEXT_POOL: usize = 50;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -102,6 +107,7 @@ impl MemoryService {
                 let _running = self.inner.pipeline_state.foreground();
                 let (fused, mode, degraded) =
                     self.candidates(caller, &query, &filter, req.mode, req.fusion, top_k).await?;
+                let fused = self.with_context(caller, fused, top_k).await?;
                 let results = self.materialise(caller, fused, filter, top_k).await?;
                 let response = SearchResponse { results, degraded, mode };
                 if let Some(key) = key {
@@ -209,6 +215,30 @@ impl MemoryService {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Adds the conversation-context signal ([`crate::context`]) to the fused ranking: the
+    /// neighbours of its best `max(top_k, CONTEXT_POOL)` candidates are looked up in the store.
+    async fn with_context(&self, caller: &Caller, fused: Vec<Fused>, top_k: usize) -> Result<Vec<Fused>> {
+        let s = &self.inner.cfg.search;
+        if s.context_weight <= 0.0 || fused.is_empty() {
+            return Ok(fused);
+        }
+        let params = ContextParams {
+            weight: s.context_weight,
+            gap: i64::try_from(s.context_gap_secs)
+                .ok()
+                .and_then(chrono::Duration::try_seconds)
+                .unwrap_or(chrono::Duration::MAX),
+        };
+        let tenant = caller.tenant.clone();
+        self.blocking(move |i| {
+            let ids: Vec<_> = fused.iter().take(top_k.max(CONTEXT_POOL)).map(|f| f.id).collect();
+            let adjacent = i.store.adjacent(&tenant, &ids, Utc::now())?;
+            let links = context::links(&adjacent, params.gap);
+            Ok(context::apply(&fused, &links, params.weight))
+        })
+        .await
     }
 
     /// Loads fused candidates from the store in rank order, drops what the filter, expiry or the
