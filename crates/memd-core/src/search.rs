@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use chrono::Utc;
-use memd_index::Hit;
+use memd_index::{Feedback, Hit};
 use memd_store::{Filter, Memory, Scope};
 use serde::{Deserialize, Serialize};
 
@@ -183,9 +183,32 @@ impl MemoryService {
         })
     }
 
+    /// BM25 hits; with pseudo-relevance feedback on (`search.feedback_docs` > 0), a second search
+    /// whose query is expanded from the text of the first one's best hits that the caller may see.
     async fn keyword_hits(&self, caller: &Caller, q: &str, f: &Filter, n: usize) -> Result<Vec<Hit>> {
-        let (tenant, q, f) = (caller.tenant.clone(), q.to_owned(), f.clone());
-        self.blocking(move |i| Ok(i.indexer.lexical().search(&tenant, &q, &f, n)?)).await
+        let (c, q, f) = (caller.clone(), q.to_owned(), f.clone());
+        let s = &self.inner.cfg.search;
+        let (docs, weight) = (s.feedback_docs, s.feedback_weight);
+        self.blocking(move |i| {
+            let lexical = i.indexer.lexical();
+            let hits = lexical.search(&c.tenant, &q, &f, n)?;
+            if docs == 0 || weight <= 0.0 || hits.is_empty() {
+                return Ok(hits);
+            }
+            let top: Vec<_> = hits.iter().take(docs).map(|h| h.id).collect();
+            let score = |id| hits.iter().find(|h| h.id == id).map_or(0.0, |h| h.score);
+            let found = i.store.get_many(&c.tenant, &top, Utc::now())?;
+            let docs = found
+                .into_iter()
+                .filter(|m| f.matches(m) && c.can_see(m))
+                .map(|m| {
+                    let s = score(m.id);
+                    (m.content, s)
+                })
+                .collect();
+            Ok(lexical.search_with_feedback(&c.tenant, &q, &Feedback { docs, weight }, &f, n)?)
+        })
+        .await
     }
 
     /// `None` when no embedder is configured or it failed (the caller degrades).

@@ -15,6 +15,7 @@
 //! `queue` waits for `writer`.
 
 mod bm25;
+mod feedback;
 mod query;
 mod schema;
 mod search;
@@ -39,6 +40,7 @@ use self::tail::Tail;
 use crate::{Hit, IndexError, LexicalIndex};
 
 pub use self::bm25::LengthNorm;
+pub use self::feedback::Feedback;
 
 /// The terms a search for `text` looks up: question and function words dropped (unless nothing
 /// else is left), lower-cased, stemmed, each once. What the index makes of a query, for
@@ -319,7 +321,18 @@ impl LexicalIndex for TantivyLexical {
         filter: &Filter,
         limit: usize,
     ) -> Result<Vec<Hit>, IndexError> {
-        self.inner.search(tenant, query, filter, limit)
+        self.inner.search(tenant, query, filter, limit, None)
+    }
+
+    fn search_with_feedback(
+        &self,
+        tenant: &TenantId,
+        query: &str,
+        feedback: &Feedback,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<Hit>, IndexError> {
+        self.inner.search(tenant, query, filter, limit, Some(feedback))
     }
 
     fn seq(&self) -> i64 {

@@ -155,17 +155,26 @@ pub(crate) struct CombinedStats<'s> {
 }
 
 impl CombinedStats<'_> {
-    /// The BM25 weight of each of `terms` (which must be those the stats were built for).
-    pub fn weights(&self, terms: &[String]) -> tantivy::Result<Vec<(String, Bm25Weight)>> {
+    /// The BM25 weight of each of `terms` (which must be among those the stats were built
+    /// for), scaled by the term's query weight.
+    pub fn weights(&self, terms: &[(String, f32)]) -> tantivy::Result<Vec<(String, Bm25Weight)>> {
         let total_docs = self.total_num_docs()?;
         let avg = self.total_num_tokens(self.field)? as f32 / total_docs.max(1) as f32;
         terms
             .iter()
-            .map(|t| {
+            .map(|(t, boost)| {
                 let df = self.doc_freq(&Term::from_field_text(self.field, t))?;
-                Ok((t.clone(), Bm25Weight::for_one_term_without_explain(df, total_docs, avg)))
+                let w = Bm25Weight::for_one_term_without_explain(df, total_docs, avg);
+                Ok((t.clone(), if *boost == 1.0 { w } else { w.boost_by(*boost) }))
             })
             .collect()
+    }
+
+    /// BM25's idf of `term` (0 when the statistics cannot be read).
+    pub fn idf(&self, term: &str) -> f32 {
+        let n = self.total_num_docs().unwrap_or(0) as f32;
+        let df = self.doc_freq(&Term::from_field_text(self.field, term)).unwrap_or(0) as f32;
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.0)
     }
 }
 

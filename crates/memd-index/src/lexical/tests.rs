@@ -210,3 +210,30 @@ fn lower_b_penalises_length_less() {
         assert_eq!(ranked(0.1, commit), vec![long.id, short.id], "commit={commit}");
     }
 }
+
+/// Feedback expands the query with the best hit's rarer words: a memory that shares none of
+/// the query's words but the topic of its best hit is found, below the direct match, in the
+/// tail and once committed; without feedback it is not.
+#[test]
+fn feedback_finds_a_memory_through_the_best_hits_words() {
+    let idx = manual();
+    let hit = memory("t", "Caroline researched adoption agencies last week");
+    let related = memory("t", "The agencies said adoption takes about a year");
+    let others: Vec<_> =
+        (0..8).map(|i| memory("t", &format!("note {i} about the weather and the garden"))).collect();
+    idx.apply(&[hit.clone(), related.clone()], &[], 1).unwrap();
+    idx.apply(&others, &[], 2).unwrap();
+    let feedback = super::Feedback { docs: vec![(hit.content.clone(), 1.0)], weight: 0.3 };
+    for commit in [false, true] {
+        if commit {
+            idx.flush().unwrap();
+        }
+        let plain = idx.search(&t("t"), "What did Caroline research?", &Filter::default(), 10).unwrap();
+        assert_eq!(plain.iter().map(|h| h.id).collect::<Vec<_>>(), vec![hit.id], "commit={commit}");
+        let q = "What did Caroline research?";
+        let expanded = idx.search_with_feedback(&t("t"), q, &feedback, &Filter::default(), 10).unwrap();
+        let ids: Vec<_> = expanded.iter().map(|h| h.id).collect();
+        assert_eq!(ids.first(), Some(&hit.id), "commit={commit}: {expanded:?}");
+        assert!(ids.contains(&related.id), "commit={commit}: {expanded:?}");
+    }
+}
