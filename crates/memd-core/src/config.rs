@@ -204,12 +204,13 @@ pub struct SearchConfig {
     /// `k1` follows as `0.3 / (1 - b)`, see `memd_index::lexical::LengthNorm`). Lower suits
     /// short memories such as chat turns, where length says little about relevance.
     pub bm25_b: f32,
-    /// Pseudo-relevance feedback on the keyword side: how many of the first keyword search's
-    /// best hits expand the query (RM3-style, `memd_index::lexical::Feedback`); 0 turns it off.
+    /// Pseudo-relevance feedback on the keyword side of hybrid searches: how many of the first
+    /// keyword search's best hits expand the query (RM3-style, `memd_index::lexical::Feedback`); 0 turns it off.
     pub feedback_docs: usize,
     /// Share of the keyword query's weight given to the feedback terms, in `0..1`.
     pub feedback_weight: f32,
-    /// Conversation context (`crate::context`): the share of its best neighbour's fused score
+    /// Conversation context of hybrid searches (`crate::context`): the share of its best
+    /// neighbour's fused score
     /// a memory gains, its neighbours being the memories of the same user stored just before
     /// and after it in the same conversation. In `0..=1`; 0 turns it off.
     pub context_weight: f32,

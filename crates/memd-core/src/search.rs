@@ -1,6 +1,10 @@
 //! Hybrid retrieval: BM25 and dense cosine run concurrently, are fused (reciprocal-rank or
 //! weighted), then post-filtered against the store (metadata, expiry, user binding). When the
 //! semantic side is unavailable the answer is keyword-only and says `degraded: true`.
+//!
+//! A hybrid search also expands its keyword query by pseudo-relevance feedback and, after fusion,
+//! adds the conversation-context signal ([`crate::context`]), so it may return memories that
+//! share no word with the query. The keyword and semantic modes are the single signals, plain.
 
 use std::time::Instant;
 
@@ -107,7 +111,10 @@ impl MemoryService {
                 let _running = self.inner.pipeline_state.foreground();
                 let (fused, mode, degraded) =
                     self.candidates(caller, &query, &filter, req.mode, req.fusion, top_k).await?;
-                let fused = self.with_context(caller, fused, top_k).await?;
+                let fused = match req.mode {
+                    SearchMode::Hybrid => self.with_context(caller, fused, top_k).await?,
+                    SearchMode::Keyword | SearchMode::Semantic => fused,
+                };
                 let results = self.materialise(caller, fused, filter, top_k).await?;
                 let response = SearchResponse { results, degraded, mode };
                 if let Some(key) = key {
@@ -152,7 +159,8 @@ impl MemoryService {
         let want_sem = mode != SearchMode::Keyword;
         let kw = async {
             if want_kw {
-                self.keyword_hits(caller, query, filter, n).await.map(Some)
+                let feedback = mode == SearchMode::Hybrid;
+                self.keyword_hits(caller, query, filter, n, feedback).await.map(Some)
             } else {
                 Ok(None)
             }
@@ -177,18 +185,25 @@ impl MemoryService {
             (None, Some(v)) => (fusion::single(&v, true), SearchMode::Semantic, false),
             (None, None) => {
                 // Semantic-only request with the semantic side down: fall back to keywords.
-                let k = self.keyword_hits(caller, query, filter, n).await?;
+                let k = self.keyword_hits(caller, query, filter, n, false).await?;
                 (fusion::single(&k, false), SearchMode::Keyword, true)
             }
         })
     }
 
-    /// BM25 hits; with pseudo-relevance feedback on (`search.feedback_docs` > 0), a second search
-    /// whose query is expanded from the text of the first one's best hits that the caller may see.
-    async fn keyword_hits(&self, caller: &Caller, q: &str, f: &Filter, n: usize) -> Result<Vec<Hit>> {
+    /// BM25 hits. With `feedback` and a non-zero `search.feedback_docs`, those of a second search
+    /// whose query is expanded from the text of the first one's best hits the caller may see.
+    async fn keyword_hits(
+        &self,
+        caller: &Caller,
+        q: &str,
+        f: &Filter,
+        n: usize,
+        feedback: bool,
+    ) -> Result<Vec<Hit>> {
         let (c, q, f) = (caller.clone(), q.to_owned(), f.clone());
         let s = &self.inner.cfg.search;
-        let (docs, weight) = (s.feedback_docs, s.feedback_weight);
+        let (docs, weight) = (if feedback { s.feedback_docs } else { 0 }, s.feedback_weight);
         self.blocking(move |i| {
             let lexical = i.indexer.lexical();
             let hits = lexical.search(&c.tenant, &q, &f, n)?;

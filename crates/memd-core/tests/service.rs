@@ -258,13 +258,16 @@ async fn a_reply_is_found_through_the_turn_it_answers() {
             turn("Where did you put the keys?", "s2"),
         ];
         s.add_batch(&c, turns).await.expect("add");
-        let r = s.search(&c, search("climbing", Some("u"), SearchMode::Keyword)).await.expect("search");
+        // Hybrid (keyword-only here: no embedder); the keyword mode is plain BM25.
+        let r = s.search(&c, search("climbing", Some("u"), SearchMode::Hybrid)).await.expect("search");
         let found: Vec<&str> = r.results.iter().map(|h| h.memory.content.as_str()).collect();
         if weight > 0.0 {
             assert_eq!(found, ["Do you still go climbing?", "Yes, twice a week at the gym!"]);
         } else {
             assert_eq!(found, ["Do you still go climbing?"]);
         }
+        let r = s.search(&c, search("climbing", Some("u"), SearchMode::Keyword)).await.expect("search");
+        assert_eq!(r.results.len(), 1);
         s.shutdown().await.expect("shutdown");
     }
 }
