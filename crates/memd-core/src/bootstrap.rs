@@ -171,7 +171,8 @@ fn open_inner(
 /// [`Indexer::behind`](crate::indexer::Indexer::behind).
 fn open_lexical(cfg: &Config) -> Result<Arc<dyn LexicalIndex>, ServiceError> {
     let dir = cfg.lexical_dir();
-    match memd_index::TantivyLexical::open(&dir) {
+    let lexical = memd_index::LexicalConfig { bm25_b: cfg.search.bm25_b, ..Default::default() };
+    match memd_index::TantivyLexical::open_with(&dir, lexical.clone()) {
         Ok(index) => Ok(Arc::new(index)),
         Err(memd_index::IndexError::Locked(why)) => {
             tracing::info!(
@@ -181,7 +182,7 @@ fn open_lexical(cfg: &Config) -> Result<Arc<dyn LexicalIndex>, ServiceError> {
                 "another memd process holds the lexical index on this data directory: \
                  this one keeps its own in memory, filled from the store"
             );
-            Ok(Arc::new(memd_index::TantivyLexical::in_ram()?))
+            Ok(Arc::new(memd_index::TantivyLexical::in_ram_with(lexical)?))
         }
         Err(e) => Err(e.into()),
     }

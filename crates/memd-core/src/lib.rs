@@ -8,6 +8,7 @@ pub mod admin;
 pub mod auth;
 mod bootstrap;
 pub mod config;
+pub mod context;
 mod error;
 pub mod events;
 pub mod fusion;

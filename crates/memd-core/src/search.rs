@@ -1,20 +1,29 @@
 //! Hybrid retrieval: BM25 and dense cosine run concurrently, are fused (reciprocal-rank or
 //! weighted), then post-filtered against the store (metadata, expiry, user binding). When the
 //! semantic side is unavailable the answer is keyword-only and says `degraded: true`.
+//!
+//! A hybrid search also expands its keyword query by pseudo-relevance feedback and, after fusion,
+//! adds the conversation-context signal ([`crate::context`]), so it may return memories that
+//! share no word with the query. The keyword and semantic modes are the single signals, plain.
 
 use std::time::Instant;
 
 use chrono::Utc;
-use memd_index::Hit;
+use memd_index::{Feedback, Hit};
 use memd_store::{Filter, Memory, Scope};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
+use crate::context::{self, ContextParams};
 use crate::fusion::{self, Fused, FusionMethod, FusionParams};
 use crate::metrics as m;
 use crate::result_cache::KeyParts;
 use crate::service::{FilterParams, MemoryService, Result};
 use crate::ServiceError;
+
+/// How many of the best fused candidates (at least `top_k`) have their neighbours looked up for
+/// the conversation-context signal.
+const CONTEXT_POOL: usize = 50;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -103,6 +112,10 @@ impl MemoryService {
                 let _running = self.inner.pipeline_state.foreground();
                 let (fused, mode, degraded) =
                     self.candidates(caller, &query, &filter, req.mode, req.fusion, top_k).await?;
+                let fused = match req.mode {
+                    SearchMode::Hybrid => self.with_context(caller, fused, top_k).await?,
+                    SearchMode::Keyword | SearchMode::Semantic => fused,
+                };
                 let results = self.materialise(caller, fused, filter, top_k).await?;
                 let response = SearchResponse { results, degraded, mode };
                 if let Some(key) = key {
@@ -149,7 +162,8 @@ impl MemoryService {
         let want_sem = mode != SearchMode::Keyword;
         let kw = async {
             if want_kw {
-                self.keyword_hits(caller, query, filter, n).await.map(Some)
+                let feedback = mode == SearchMode::Hybrid;
+                self.keyword_hits(caller, query, filter, n, feedback).await.map(Some)
             } else {
                 Ok(None)
             }
@@ -174,15 +188,45 @@ impl MemoryService {
             (None, Some(v)) => (fusion::single(&v, true), SearchMode::Semantic, false),
             (None, None) => {
                 // Semantic-only request with the semantic side down: fall back to keywords.
-                let k = self.keyword_hits(caller, query, filter, n).await?;
+                let k = self.keyword_hits(caller, query, filter, n, false).await?;
                 (fusion::single(&k, false), SearchMode::Keyword, true)
             }
         })
     }
 
-    async fn keyword_hits(&self, caller: &Caller, q: &str, f: &Filter, n: usize) -> Result<Vec<Hit>> {
-        let (tenant, q, f) = (caller.tenant.clone(), q.to_owned(), f.clone());
-        self.blocking(move |i| Ok(i.indexer.lexical().search(&tenant, &q, &f, n)?)).await
+    /// BM25 hits. With `feedback` and a non-zero `search.feedback_docs`, those of a second search
+    /// whose query is expanded from the text of the first one's best hits the caller may see.
+    async fn keyword_hits(
+        &self,
+        caller: &Caller,
+        q: &str,
+        f: &Filter,
+        n: usize,
+        feedback: bool,
+    ) -> Result<Vec<Hit>> {
+        let (c, q, f) = (caller.clone(), q.to_owned(), f.clone());
+        let s = &self.inner.cfg.search;
+        let (docs, weight) = (if feedback { s.feedback_docs } else { 0 }, s.feedback_weight);
+        self.blocking(move |i| {
+            let lexical = i.indexer.lexical();
+            let hits = lexical.search(&c.tenant, &q, &f, n)?;
+            if docs == 0 || weight <= 0.0 || hits.is_empty() {
+                return Ok(hits);
+            }
+            let top: Vec<_> = hits.iter().take(docs).map(|h| h.id).collect();
+            let score = |id| hits.iter().find(|h| h.id == id).map_or(0.0, |h| h.score);
+            let found = i.store.get_many(&c.tenant, &top, Utc::now())?;
+            let docs = found
+                .into_iter()
+                .filter(|m| f.matches(m) && c.can_see(m))
+                .map(|m| {
+                    let s = score(m.id);
+                    (m.content, s)
+                })
+                .collect();
+            Ok(lexical.search_with_feedback(&c.tenant, &q, &Feedback { docs, weight }, &f, n)?)
+        })
+        .await
     }
 
     /// `None` when no embedder is configured or it failed (the caller degrades).
@@ -212,6 +256,30 @@ impl MemoryService {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Adds the conversation-context signal ([`crate::context`]) to the fused ranking: the
+    /// neighbours of its best `max(top_k, CONTEXT_POOL)` candidates are looked up in the store.
+    async fn with_context(&self, caller: &Caller, fused: Vec<Fused>, top_k: usize) -> Result<Vec<Fused>> {
+        let s = &self.inner.cfg.search;
+        if s.context_weight <= 0.0 || fused.is_empty() {
+            return Ok(fused);
+        }
+        let params = ContextParams {
+            weight: s.context_weight,
+            gap: i64::try_from(s.context_gap_secs)
+                .ok()
+                .and_then(chrono::Duration::try_seconds)
+                .unwrap_or(chrono::Duration::MAX),
+        };
+        let tenant = caller.tenant.clone();
+        self.blocking(move |i| {
+            let ids: Vec<_> = fused.iter().take(top_k.max(CONTEXT_POOL)).map(|f| f.id).collect();
+            let adjacent = i.store.adjacent(&tenant, &ids, Utc::now())?;
+            let links = context::links(&adjacent, params.gap);
+            Ok(context::apply(&fused, &links, params.weight))
+        })
+        .await
     }
 
     /// Loads fused candidates from the store in rank order, drops what the filter, expiry or the

@@ -238,6 +238,40 @@ async fn two_services_on_one_data_directory_see_each_others_writes() {
     assert_eq!(found.first(), Some(&from_a.id), "semantic search over the shared vectors");
 }
 
+/// Conversation context: a reply that shares no word with the query is found through the turn
+/// it answers (same session, stored just after it), but not across sessions, and not with the
+/// signal off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_is_found_through_the_turn_it_answers() {
+    let turn =
+        |content: &str, session: &str| AddMemory { session_id: Some(session.into()), ..add(content, "u") };
+    for weight in [0.3, 0.0] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cfg = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        cfg.search.context_weight = weight;
+        let s = memd_core::open_with(cfg, None).expect("open").0;
+        let c = Caller::local();
+        let turns = vec![
+            turn("Do you still go climbing?", "s1"),
+            turn("Yes, twice a week at the gym!", "s1"),
+            turn("Nice weather today.", "s2"),
+            turn("Where did you put the keys?", "s2"),
+        ];
+        s.add_batch(&c, turns).await.expect("add");
+        // Hybrid (keyword-only here: no embedder); the keyword mode is plain BM25.
+        let r = s.search(&c, search("climbing", Some("u"), SearchMode::Hybrid)).await.expect("search");
+        let found: Vec<&str> = r.results.iter().map(|h| h.memory.content.as_str()).collect();
+        if weight > 0.0 {
+            assert_eq!(found, ["Do you still go climbing?", "Yes, twice a week at the gym!"]);
+        } else {
+            assert_eq!(found, ["Do you still go climbing?"]);
+        }
+        let r = s.search(&c, search("climbing", Some("u"), SearchMode::Keyword)).await.expect("search");
+        assert_eq!(r.results.len(), 1);
+        s.shutdown().await.expect("shutdown");
+    }
+}
+
 fn caller(tenant: &str, user: Option<&str>) -> Caller {
     Caller {
         tenant: TenantId::new(tenant).expect("tenant"),

@@ -43,6 +43,20 @@ pub trait LexicalIndex: Send + Sync + 'static {
         filter: &Filter,
         limit: usize,
     ) -> Result<Vec<Hit>, IndexError>;
+    /// [`search`](Self::search) with the query expanded by pseudo-relevance feedback: terms that
+    /// weigh most in `feedback` (the texts of a first search's best hits) join it at a reduced
+    /// weight. An index without feedback support searches plainly.
+    fn search_with_feedback(
+        &self,
+        tenant: &TenantId,
+        query: &str,
+        feedback: &Feedback,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<Hit>, IndexError> {
+        let _ = feedback;
+        self.search(tenant, query, filter, limit)
+    }
     /// The change-log position that is durably reflected on disk.
     fn seq(&self) -> i64;
     /// Persists everything applied so far together with its seq.
@@ -90,7 +104,7 @@ pub mod lexical;
 mod time;
 pub mod vector;
 
-pub use lexical::{document_tokens, query_tokens, LexicalConfig, TantivyLexical};
+pub use lexical::{document_tokens, query_tokens, Feedback, LexicalConfig, TantivyLexical};
 pub use vector::{FlatVectorIndex, HnswParams, HnswStats, VectorConfig};
 
 #[cfg(test)]

@@ -46,6 +46,10 @@ pub trait Store: Send + Sync + 'static {
     /// Live memories by id, in the order of `ids`, skipping any that `get` would not return.
     fn get_many(&self, tenant: &TenantId, ids: &[Uuid], now: DateTime<Utc>) -> Result<Vec<Memory>>;
 
+    /// For each of `ids` that is live, its [`Placement`] and those of the live memories of the
+    /// same user stored just before and just after it, in the order of `ids`, skipping the rest.
+    fn adjacent(&self, tenant: &TenantId, ids: &[Uuid], now: DateTime<Utc>) -> Result<Vec<Adjacent>>;
+
     /// Applies `patch`, bumps `version` and `updated_at`, writes an `UPDATE` history row and a
     /// change-log row; new content is re-queued for embedding and its old vector dropped (unchanged
     /// content keeps its vector). `NotFound` as for `get`.

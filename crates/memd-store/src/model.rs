@@ -121,6 +121,25 @@ impl Memory {
     }
 }
 
+/// Where a memory sits in its user's sequence of memories: what search needs to tell whether two
+/// memories stored one after the other belong to the same conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub id: Uuid,
+    pub session_id: Option<String>,
+    pub event_time: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A live memory with the live memories of the same user stored just before and just after it
+/// (by `created_at`, then id: insertion order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Adjacent {
+    pub memory: Placement,
+    pub before: Option<Placement>,
+    pub after: Option<Placement>,
+}
+
 impl Memory {
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         self.expires_at.is_some_and(|t| t <= now)

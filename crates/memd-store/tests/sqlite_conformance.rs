@@ -47,6 +47,7 @@ cases!(
     delete_tombstones,
     delete_scoped_respects_scope,
     expiry_excluded,
+    adjacent_in_insertion_order,
     list_pagination,
     filters_match_reference,
     tag_stats,

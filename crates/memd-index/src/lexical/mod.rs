@@ -14,6 +14,8 @@
 //! Lock order: `writer`, then `tail`, then `queue` (each optional); nothing that holds `tail` or
 //! `queue` waits for `writer`.
 
+mod bm25;
+mod feedback;
 mod query;
 mod schema;
 mod search;
@@ -36,6 +38,9 @@ use uuid::Uuid;
 use self::schema::{Fields, LexDoc};
 use self::tail::Tail;
 use crate::{Hit, IndexError, LexicalIndex};
+
+pub use self::bm25::LengthNorm;
+pub use self::feedback::Feedback;
 
 /// The terms a search for `text` looks up: question and function words dropped (unless nothing
 /// else is left), lower-cased, stemmed, each once. What the index makes of a query, for
@@ -62,7 +67,7 @@ pub fn document_tokens(text: &str) -> Vec<String> {
 }
 
 /// Tuning of the lexical index.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LexicalConfig {
     /// How often the committer commits when there are pending changes.
     pub commit_interval: Duration,
@@ -70,6 +75,8 @@ pub struct LexicalConfig {
     pub max_tail_docs: usize,
     /// Memory budget of the tantivy writer (at least 15 MB).
     pub writer_memory_bytes: usize,
+    /// BM25's length normalisation `b` (see [`LengthNorm`]); tantivy's own is 0.75.
+    pub bm25_b: f32,
 }
 
 impl Default for LexicalConfig {
@@ -78,6 +85,7 @@ impl Default for LexicalConfig {
             commit_interval: Duration::from_millis(200),
             max_tail_docs: 2_000,
             writer_memory_bytes: 64 << 20,
+            bm25_b: bm25::TANTIVY_B,
         }
     }
 }
@@ -313,7 +321,18 @@ impl LexicalIndex for TantivyLexical {
         filter: &Filter,
         limit: usize,
     ) -> Result<Vec<Hit>, IndexError> {
-        self.inner.search(tenant, query, filter, limit)
+        self.inner.search(tenant, query, filter, limit, None)
+    }
+
+    fn search_with_feedback(
+        &self,
+        tenant: &TenantId,
+        query: &str,
+        feedback: &Feedback,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<Hit>, IndexError> {
+        self.inner.search(tenant, query, filter, limit, Some(feedback))
     }
 
     fn seq(&self) -> i64 {

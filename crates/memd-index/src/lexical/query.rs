@@ -4,7 +4,7 @@
 use std::ops::Bound;
 
 use memd_store::{Filter, TagMatch, TenantId, TimeField};
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
@@ -17,12 +17,16 @@ fn term(field: Field, text: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic))
 }
 
-/// Any of `terms` in `field`, scored by BM25 (one clause per distinct term).
-fn text_query(field: Field, terms: impl Iterator<Item = String>) -> BooleanQuery {
+/// Any of `terms` in `field`, scored by BM25 (one clause per distinct term) times the term's
+/// weight. Unweighted queries (every weight 1) stay plain term unions, which tantivy answers with
+/// block-max WAND.
+fn text_query(field: Field, terms: impl Iterator<Item = (String, f32)>) -> BooleanQuery {
     let should = terms
-        .map(|t| -> Clause {
+        .map(|(t, w)| -> Clause {
             let term = Term::from_field_text(field, &t);
-            (Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)))
+            let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+            let q = if w == 1.0 { q } else { Box::new(BoostQuery::new(q, w)) };
+            (Occur::Should, q)
         })
         .collect();
     BooleanQuery::new(should)
@@ -69,7 +73,7 @@ fn filter_clauses(fields: &Fields, tenant: &TenantId, filter: &Filter, scoped: b
     must
 }
 
-/// BM25 over `tokens` (at least one must match), restricted to `tenant` and `filter`; the
+/// BM25 over the weighted `tokens` (at least one must match), restricted to `tenant` and `filter`; the
 /// filter clauses contribute nothing to the score.
 ///
 /// With a user filter the query reads the user-scoped field ([`Fields::utext`]): only that
@@ -78,13 +82,13 @@ fn filter_clauses(fields: &Fields, tenant: &TenantId, filter: &Filter, scoped: b
 pub(crate) fn build(
     fields: &Fields,
     tenant: &TenantId,
-    tokens: &[String],
+    tokens: &[(String, f32)],
     filter: &Filter,
 ) -> Box<dyn Query> {
     let text = match &filter.user_id {
         Some(user) => {
             let prefix = schema::scope_prefix(tenant, user);
-            text_query(fields.utext, tokens.iter().map(|t| schema::scoped_term(&prefix, t)))
+            text_query(fields.utext, tokens.iter().map(|(t, w)| (schema::scoped_term(&prefix, t), *w)))
         }
         None => text_query(fields.text, tokens.iter().cloned()),
     };

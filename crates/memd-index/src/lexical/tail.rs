@@ -17,6 +17,7 @@ use tantivy::schema::Field;
 use tantivy::{Searcher, Term};
 use uuid::Uuid;
 
+use super::bm25::LengthNorm;
 use super::schema::{self, LexDoc};
 use crate::Hit;
 
@@ -112,12 +113,13 @@ impl Tail {
         searcher: &'s Searcher,
         (field, scoped): (Field, Field),
         terms: &[String],
+        norm: LengthNorm,
     ) -> CombinedStats<'s> {
         let df = terms
             .iter()
             .map(|t| (Term::from_field_text(field, t), self.df.get(t).copied().unwrap_or(0)))
             .collect();
-        CombinedStats { searcher, field, scoped, docs: self.docs, tokens: self.tokens, df }
+        CombinedStats { searcher, field, scoped, docs: self.docs, tokens: self.tokens, df, norm }
     }
 
     /// BM25 of `tenant`'s live tail documents passing `filter` (metadata ignored) that contain
@@ -140,7 +142,8 @@ impl Tail {
 
 /// BM25 statistics of the committed index with the tail's documents added, so committed and
 /// tail documents are scored against the same corpus. Terms of the user-scoped field `scoped`
-/// are given the statistics of their plain token in `field`, so both fields score alike.
+/// are given the statistics of their plain token in `field`, so both fields score alike. The
+/// token total of `field` is scaled by `norm` (BM25's `b`, see [`LengthNorm`]).
 pub(crate) struct CombinedStats<'s> {
     searcher: &'s Searcher,
     field: Field,
@@ -148,28 +151,41 @@ pub(crate) struct CombinedStats<'s> {
     docs: u64,
     tokens: u64,
     df: HashMap<Term, u64>,
+    norm: LengthNorm,
 }
 
 impl CombinedStats<'_> {
-    /// The BM25 weight of each of `terms` (which must be those the stats were built for).
-    pub fn weights(&self, terms: &[String]) -> tantivy::Result<Vec<(String, Bm25Weight)>> {
+    /// The BM25 weight of each of `terms` (which must be among those the stats were built
+    /// for), scaled by the term's query weight.
+    pub fn weights(&self, terms: &[(String, f32)]) -> tantivy::Result<Vec<(String, Bm25Weight)>> {
         let total_docs = self.total_num_docs()?;
         let avg = self.total_num_tokens(self.field)? as f32 / total_docs.max(1) as f32;
         terms
             .iter()
-            .map(|t| {
+            .map(|(t, boost)| {
                 let df = self.doc_freq(&Term::from_field_text(self.field, t))?;
-                Ok((t.clone(), Bm25Weight::for_one_term_without_explain(df, total_docs, avg)))
+                let w = Bm25Weight::for_one_term_without_explain(df, total_docs, avg);
+                Ok((t.clone(), if *boost == 1.0 { w } else { w.boost_by(*boost) }))
             })
             .collect()
+    }
+
+    /// BM25's idf of `term` (0 when the statistics cannot be read).
+    pub fn idf(&self, term: &str) -> f32 {
+        let n = self.total_num_docs().unwrap_or(0) as f32;
+        let df = self.doc_freq(&Term::from_field_text(self.field, term)).unwrap_or(0) as f32;
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.0)
     }
 }
 
 impl Bm25StatisticsProvider for CombinedStats<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
         let field = if field == self.scoped { self.field } else { field };
-        let extra = if field == self.field { self.tokens } else { 0 };
-        Ok(Bm25StatisticsProvider::total_num_tokens(self.searcher, field)? + extra)
+        if field != self.field {
+            return Bm25StatisticsProvider::total_num_tokens(self.searcher, field);
+        }
+        let total = Bm25StatisticsProvider::total_num_tokens(self.searcher, field)? + self.tokens;
+        Ok(self.norm.tokens(total))
     }
 
     fn total_num_docs(&self) -> tantivy::Result<u64> {

@@ -177,3 +177,63 @@ fn the_public_tokenisers_show_what_the_index_makes_of_a_text() {
     assert_eq!(super::query_tokens("who is he"), vec!["who", "is", "he"]);
     assert_eq!(super::document_tokens("She painted the lakes"), vec!["she", "paint", "the", "lake"]);
 }
+
+/// A lower `bm25_b` penalises length less: a long memory that mentions the query word twice
+/// outranks a short one that mentions it once, where tantivy's 0.75 puts the short one first;
+/// tail and committed index agree under either setting.
+#[test]
+fn lower_b_penalises_length_less() {
+    let short = memory("t", "climbing today");
+    let long = memory(
+        "t",
+        "we went climbing at the old quarry again this weekend and the climbing wall there was \
+         crowded with people from the club, so we stayed until dark and had dinner in town",
+    );
+    let fillers: Vec<_> = (0..6).map(|i| memory("t", &format!("filler note {i} about nothing"))).collect();
+    let ranked = |b: f32, commit: bool| {
+        let config =
+            LexicalConfig { commit_interval: Duration::from_secs(3600), bm25_b: b, ..Default::default() };
+        let idx = TantivyLexical::in_ram_with(config).unwrap();
+        idx.apply(&[short.clone(), long.clone()], &[], 1).unwrap();
+        idx.apply(&fillers, &[], 2).unwrap();
+        if commit {
+            idx.flush().unwrap();
+        }
+        idx.search(&t("t"), "climbing", &Filter::default(), 10)
+            .unwrap()
+            .iter()
+            .map(|h| h.id)
+            .collect::<Vec<_>>()
+    };
+    for commit in [false, true] {
+        assert_eq!(ranked(0.75, commit), vec![short.id, long.id], "commit={commit}");
+        assert_eq!(ranked(0.1, commit), vec![long.id, short.id], "commit={commit}");
+    }
+}
+
+/// Feedback expands the query with the best hit's rarer words: a memory that shares none of
+/// the query's words but the topic of its best hit is found, below the direct match, in the
+/// tail and once committed; without feedback it is not.
+#[test]
+fn feedback_finds_a_memory_through_the_best_hits_words() {
+    let idx = manual();
+    let hit = memory("t", "Caroline researched adoption agencies last week");
+    let related = memory("t", "The agencies said adoption takes about a year");
+    let others: Vec<_> =
+        (0..8).map(|i| memory("t", &format!("note {i} about the weather and the garden"))).collect();
+    idx.apply(&[hit.clone(), related.clone()], &[], 1).unwrap();
+    idx.apply(&others, &[], 2).unwrap();
+    let feedback = super::Feedback { docs: vec![(hit.content.clone(), 1.0)], weight: 0.3 };
+    for commit in [false, true] {
+        if commit {
+            idx.flush().unwrap();
+        }
+        let plain = idx.search(&t("t"), "What did Caroline research?", &Filter::default(), 10).unwrap();
+        assert_eq!(plain.iter().map(|h| h.id).collect::<Vec<_>>(), vec![hit.id], "commit={commit}");
+        let q = "What did Caroline research?";
+        let expanded = idx.search_with_feedback(&t("t"), q, &feedback, &Filter::default(), 10).unwrap();
+        let ids: Vec<_> = expanded.iter().map(|h| h.id).collect();
+        assert_eq!(ids.first(), Some(&hit.id), "commit={commit}: {expanded:?}");
+        assert!(ids.contains(&related.id), "commit={commit}: {expanded:?}");
+    }
+}

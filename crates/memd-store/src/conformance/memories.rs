@@ -225,3 +225,29 @@ pub fn expiry_excluded(s: &dyn Store) {
     assert!(s.get(&t, soon.id, later).expect("get").is_some(), "cleared expiry never expires");
     assert_eq!(s.tag_counts(&t, None, later).expect("counts").first().map(|c| c.count), Some(2));
 }
+
+/// `adjacent` gives each live memory its user's previous and next live memory in insertion
+/// order, skipping other users, tombstones and other tenants.
+pub fn adjacent_in_insertion_order(s: &dyn Store) {
+    let (t, now) = (tenant("acme"), base());
+    let first = s.insert(&t, vec![mem("u1", "a"), mem("u2", "x"), mem("u1", "b")], now).expect("insert");
+    let later = now + Duration::seconds(1);
+    let second = s.insert(&t, vec![mem("u1", "c"), mem("u1", "d")], later).expect("insert");
+    s.insert(&tenant("other"), vec![mem("u1", "elsewhere")], later).expect("insert");
+    let (a, b, c, d) = (&first[0], &first[2], &second[0], &second[1]);
+    s.delete(&t, c.id, later).expect("delete");
+    let got = s.adjacent(&t, &[b.id, a.id, c.id, d.id, first[1].id], later).expect("adjacent");
+    let id = |p: &Option<crate::Placement>| p.as_ref().map(|p| p.id);
+    let view: Vec<_> = got.iter().map(|x| (x.memory.id, id(&x.before), id(&x.after))).collect();
+    assert_eq!(
+        view,
+        vec![
+            (b.id, Some(a.id), Some(d.id)),
+            (a.id, None, Some(b.id)),
+            (d.id, Some(b.id), None),
+            (first[1].id, None, None),
+        ],
+        "the deleted memory is skipped, as are other users and tenants"
+    );
+    assert_eq!(got[0].memory.created_at, b.created_at);
+}

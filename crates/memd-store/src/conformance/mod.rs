@@ -25,8 +25,8 @@ pub use graph::{graph_isolation, graph_mirror_memories, graph_paging, graph_refe
 pub use keys::keys_lifecycle;
 pub use listing::{filters_match_reference, list_pagination, tag_stats};
 pub use memories::{
-    batch_insert_atomic, delete_scoped_respects_scope, delete_tombstones, expiry_excluded,
-    insert_get_roundtrip, tenant_isolation, update_versions_history_changes,
+    adjacent_in_insertion_order, batch_insert_atomic, delete_scoped_respects_scope, delete_tombstones,
+    expiry_excluded, insert_get_roundtrip, tenant_isolation, update_versions_history_changes,
 };
 pub use perf::perf_history;
 pub use pipeline::{change_log, embedding_queue_lifecycle, requeue_for_model, scan_memories, scan_vectors};
@@ -43,6 +43,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("delete_tombstones", delete_tombstones),
     ("delete_scoped_respects_scope", delete_scoped_respects_scope),
     ("expiry_excluded", expiry_excluded),
+    ("adjacent_in_insertion_order", adjacent_in_insertion_order),
     ("list_pagination", list_pagination),
     ("filters_match_reference", filters_match_reference),
     ("tag_stats", tag_stats),

@@ -6,6 +6,7 @@
 //! (listing, tags), `embeddings` (queue, vectors, change log, scans), `keys` (API keys) and
 //! `store_impl` (the [`crate::Store`] impl wiring them to connections).
 
+mod adjacent;
 mod codec;
 mod embeddings;
 mod events;

@@ -4,13 +4,13 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{embeddings, events, graph, keys, memories, perf, query, SqliteStore};
+use super::{adjacent, embeddings, events, graph, keys, memories, perf, query, SqliteStore};
 use crate::events::{Event, EventQuery, NewEvent, Silence};
 use crate::graph::{Graph, GraphRead, GraphWrite, GraphWritten};
 use crate::perf::PerfMinute;
 use crate::{
-    ApiKey, Change, DeleteScope, EmbeddingWrite, HistoryEntry, ListQuery, Memory, MemoryPatch, NewMemory,
-    Page, PendingEmbedding, Result, Store, StoredVector, TagCount, TenantId,
+    Adjacent, ApiKey, Change, DeleteScope, EmbeddingWrite, HistoryEntry, ListQuery, Memory, MemoryPatch,
+    NewMemory, Page, PendingEmbedding, Result, Store, StoredVector, TagCount, TenantId,
 };
 
 impl Store for SqliteStore {
@@ -28,6 +28,10 @@ impl Store for SqliteStore {
 
     fn get_many(&self, tenant: &TenantId, ids: &[Uuid], now: DateTime<Utc>) -> Result<Vec<Memory>> {
         self.snapshot(|tx| memories::get_many(tx, tenant, ids, now))
+    }
+
+    fn adjacent(&self, tenant: &TenantId, ids: &[Uuid], now: DateTime<Utc>) -> Result<Vec<Adjacent>> {
+        self.snapshot(|tx| adjacent::adjacent(tx, tenant, ids, now))
     }
 
     fn update(&self, tenant: &TenantId, id: Uuid, patch: MemoryPatch, now: DateTime<Utc>) -> Result<Memory> {
