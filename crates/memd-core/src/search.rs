@@ -205,7 +205,8 @@ impl MemoryService {
         feedback: bool,
     ) -> Result<Vec<Hit>> {
         let (c, q, f) = (caller.clone(), q.to_owned(), f.clone());
-        let s = &self.inner.cfg.search;
+        let cfg = self.config();
+        let s = &cfg.search;
         let (docs, weight) = (if feedback { s.feedback_docs } else { 0 }, s.feedback_weight);
         self.blocking(move |i| {
             let lexical = i.indexer.lexical();
@@ -261,7 +262,8 @@ impl MemoryService {
     /// Adds the conversation-context signal ([`crate::context`]) to the fused ranking: the
     /// neighbours of its best `max(top_k, CONTEXT_POOL)` candidates are looked up in the store.
     async fn with_context(&self, caller: &Caller, fused: Vec<Fused>, top_k: usize) -> Result<Vec<Fused>> {
-        let s = &self.inner.cfg.search;
+        let cfg = self.config();
+        let s = &cfg.search;
         if s.context_weight <= 0.0 || fused.is_empty() {
             return Ok(fused);
         }
