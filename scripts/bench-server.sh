@@ -18,3 +18,6 @@ MEMD_LOG_LEVEL=warn "$MEMD" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" 
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -fs "$URL/health/ready" >/dev/null && break; sleep 0.2; done
+# Never benchmark against no server: stop here if it exited or is not ready after 20 s.
+kill -0 "$SERVER" 2>/dev/null || { echo "memd serve exited during start-up" >&2; exit 1; }
+curl -fs "$URL/health/ready" >/dev/null || { echo "memd serve not ready after 20 s" >&2; exit 1; }

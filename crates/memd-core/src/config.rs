@@ -467,8 +467,10 @@ impl Config {
         if s.feedback_docs > 20 || !(0.0..1.0).contains(&s.feedback_weight) {
             return bad("search: feedback_docs must be 0..=20 and feedback_weight in 0..1");
         }
-        if !(0.0..=1.0).contains(&s.context_weight) {
-            return bad("search.context_weight must be in 0..=1");
+        if !(0.0..=1.0).contains(&s.context_weight) || s.context_gap_secs > 7 * 86_400 {
+            return bad(
+                "search: context_weight must be in 0..=1 and context_gap_secs at most 604800 (7 days)",
+            );
         }
         if l.max_content_bytes == 0 || l.max_content_bytes > 16 * 1024 * 1024 {
             return bad("limits.max_content_bytes must be 1..=16MiB");
@@ -627,6 +629,7 @@ mod tests {
         assert!(Config::from_toml_str("[search]\nbm25_b = 0.0\n").is_err());
         assert!(Config::from_toml_str("[search]\ncontext_weight = 0.0\n").is_ok());
         assert!(Config::from_toml_str("[search]\ncontext_weight = 1.5\n").is_err());
+        assert!(Config::from_toml_str("[search]\ncontext_gap_secs = 604801\n").is_err());
         assert!(Config::from_toml_str("[search]\nfeedback_docs = 3\nfeedback_weight = 0.2\n").is_ok());
         assert!(Config::from_toml_str("[search]\nfeedback_weight = 1.0\n").is_err());
     }

@@ -112,9 +112,14 @@ impl MemoryService {
                 let _running = self.inner.pipeline_state.foreground();
                 let (fused, mode, degraded) =
                     self.candidates(caller, &query, &filter, req.mode, req.fusion, top_k).await?;
-                let fused = match req.mode {
-                    SearchMode::Hybrid => self.with_context(caller, fused, top_k).await?,
-                    SearchMode::Keyword | SearchMode::Semantic => fused,
+                // Context needs every linked memory to pass the filter; the indexes cannot judge
+                // metadata conditions (materialise does), so a metadata filter turns it off.
+                // On the effective mode: a hybrid search degraded to keywords stays plain keywords.
+                let fused = match mode {
+                    SearchMode::Hybrid if filter.metadata.is_empty() => {
+                        self.with_context(caller, fused).await?
+                    }
+                    SearchMode::Hybrid | SearchMode::Keyword | SearchMode::Semantic => fused,
                 };
                 let results = self.materialise(caller, fused, filter, top_k).await?;
                 let response = SearchResponse { results, degraded, mode };
@@ -217,7 +222,7 @@ impl MemoryService {
             let top: Vec<_> = hits.iter().take(docs).map(|h| h.id).collect();
             let score = |id| hits.iter().find(|h| h.id == id).map_or(0.0, |h| h.score);
             let found = i.store.get_many(&c.tenant, &top, Utc::now())?;
-            let docs = found
+            let docs: Vec<_> = found
                 .into_iter()
                 .filter(|m| f.matches(m) && c.can_see(m))
                 .map(|m| {
@@ -225,6 +230,10 @@ impl MemoryService {
                     (m.content, s)
                 })
                 .collect();
+            if docs.is_empty() {
+                // Nothing the caller may see to learn from: the expanded search would be the same.
+                return Ok(hits);
+            }
             Ok(lexical.search_with_feedback(&c.tenant, &q, &Feedback { docs, weight }, &f, n)?)
         })
         .await
@@ -260,8 +269,9 @@ impl MemoryService {
     }
 
     /// Adds the conversation-context signal ([`crate::context`]) to the fused ranking: the
-    /// neighbours of its best `max(top_k, CONTEXT_POOL)` candidates are looked up in the store.
-    async fn with_context(&self, caller: &Caller, fused: Vec<Fused>, top_k: usize) -> Result<Vec<Fused>> {
+    /// neighbours of its best [`CONTEXT_POOL`] candidates are looked up in the store (a bound
+    /// amount of store work, whatever `top_k`; a larger pool measured no better on LoCoMo).
+    async fn with_context(&self, caller: &Caller, fused: Vec<Fused>) -> Result<Vec<Fused>> {
         let cfg = self.config();
         let s = &cfg.search;
         if s.context_weight <= 0.0 || fused.is_empty() {
@@ -276,7 +286,7 @@ impl MemoryService {
         };
         let tenant = caller.tenant.clone();
         self.blocking(move |i| {
-            let ids: Vec<_> = fused.iter().take(top_k.max(CONTEXT_POOL)).map(|f| f.id).collect();
+            let ids: Vec<_> = fused.iter().take(CONTEXT_POOL).map(|f| f.id).collect();
             let adjacent = i.store.adjacent(&tenant, &ids, Utc::now())?;
             let links = context::links(&adjacent, params.gap);
             Ok(context::apply(&fused, &links, params.weight))

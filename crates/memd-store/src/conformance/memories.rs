@@ -250,4 +250,7 @@ pub fn adjacent_in_insertion_order(s: &dyn Store) {
         "the deleted memory is skipped, as are other users and tenants"
     );
     assert_eq!(got[0].memory.created_at, b.created_at);
+    let theirs = s.insert(&tenant("other"), vec![mem("u1", "theirs")], later).expect("insert");
+    let asked = s.adjacent(&t, &[theirs[0].id], later).expect("adjacent");
+    assert!(asked.is_empty(), "another tenant's id is not found through this tenant");
 }

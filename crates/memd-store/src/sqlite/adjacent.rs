@@ -1,5 +1,5 @@
 //! [`Store::adjacent`](crate::Store::adjacent): a memory's neighbours in its user's insertion
-//! order, two keyset seeks on `memories_tenant_user_created` per memory.
+//! order: the memory itself, then one keyset seek each way on `memories_tenant_user_created`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
