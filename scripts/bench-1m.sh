@@ -21,18 +21,7 @@ run() { # run <label> <bench load flags…>: one row
   local label=$1 out
   shift
   out=$("$MEMD" bench load --url "$URL" --corpus "$SIZE" --wait-embedded --duration "$DURATION" --json "$@")
-  python3 - "$label" "$out" <<'EOF'
-import json, sys
-label, r = sys.argv[1], json.loads(sys.argv[2])
-op = next(iter(r["ops"].values()))
-ms = lambda us: f"{us / 1000:.2f}"
-rss = r.get("rss_bytes")
-rss = f"{rss / 2**20:.0f}" if rss else "?"
-s = r["seed"]
-if not s["skipped"]:
-    print(f"seeded {s['seeded']} memories in {s['elapsed_s']:.0f} s ({s['memories_per_s']:.0f}/s)", file=sys.stderr)
-print(f"| 1M | {label} | {op['ops_per_s']:.0f} | {ms(op['p50_us'])} | {ms(op['p95_us'])} | {ms(op['p99_us'])} | {op['errors']} | {rss} |")
-EOF
+  scripts/bench-row.py 1M "$label" "$out"
 }
 
 echo "| corpus | run | ops/s | p50 | p95 | p99 | errors | server RSS MiB |"

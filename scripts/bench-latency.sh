@@ -19,15 +19,7 @@ run() { # run <label> <bench load flags…>: one row
   [ -z "${ONLY:-}" ] || [[ $label == "$ONLY"* ]] || return 0
   local out
   out=$("$MEMD" bench load --url "$URL" --corpus "$SIZE" --wait-embedded --duration 20 --json "$@")
-  python3 - "$SIZE" "$label" "$out" <<'EOF'
-import json, sys
-size, label, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-op = next(iter(r["ops"].values()))
-ms = lambda us: f"{us / 1000:.2f}"
-rss = r.get("rss_bytes")
-rss = f"{rss / 2**20:.0f}" if rss else "?"
-print(f"| {size} | {label} | {op['ops_per_s']:.0f} | {ms(op['p50_us'])} | {ms(op['p95_us'])} | {ms(op['p99_us'])} | {op['errors']} | {rss} |")
-EOF
+  scripts/bench-row.py "$SIZE" "$label" "$out"
 }
 
 echo "| corpus | run | ops/s | p50 | p95 | p99 | errors | server RSS MiB |"

@@ -114,8 +114,9 @@ impl MemoryService {
                     self.candidates(caller, &query, &filter, req.mode, req.fusion, top_k).await?;
                 // Context needs every linked memory to pass the filter; the indexes cannot judge
                 // metadata conditions (materialise does), so a metadata filter turns it off.
-                // On the effective mode: a hybrid search degraded to keywords stays plain keywords.
-                let fused = match mode {
+                // On the requested mode: a hybrid search degraded to keywords (no semantic side)
+                // keeps its context, which does not depend on the semantic signal.
+                let fused = match req.mode {
                     SearchMode::Hybrid if filter.metadata.is_empty() => {
                         self.with_context(caller, fused).await?
                     }
