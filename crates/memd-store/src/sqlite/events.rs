@@ -44,29 +44,20 @@ pub(super) fn list(c: &Connection, q: &EventQuery) -> Result<Vec<Event>> {
     args.push(&limit);
     sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
     let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(args.as_slice(), |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, kind, severity, details, at) = row?;
-        out.push(Event {
-            id,
-            kind,
+    let rows = stmt.query(args.as_slice())?;
+    codec::collect(rows, |r| {
+        let severity: String = r.get(2)?;
+        let details: String = r.get(3)?;
+        Ok(Event {
+            id: r.get(0)?,
+            kind: r.get(1)?,
             severity: Severity::parse(&severity)
                 .ok_or_else(|| StoreError::Corrupt(format!("event severity {severity:?}")))?,
             details: serde_json::from_str(&details)
                 .map_err(|e| StoreError::Corrupt(format!("event details: {e}")))?,
-            created_at: codec::time(at)?,
-        });
-    }
-    Ok(out)
+            created_at: codec::time(r.get(4)?)?,
+        })
+    })
 }
 
 /// Deletes events older than `before` and, beyond that, all but the newest `keep`.
@@ -105,26 +96,16 @@ pub(super) fn silences(c: &Connection, now: DateTime<Utc>) -> Result<Vec<Silence
     let mut stmt = c.prepare_cached(
         "SELECT id, matchers, starts_at, ends_at, comment FROM alert_silences WHERE ends_at > ?1 ORDER BY id",
     )?;
-    let rows = stmt.query_map([micros(now)], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, String>(4)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, matchers, starts_at, ends_at, comment) = row?;
-        out.push(Silence {
-            id,
+    let rows = stmt.query([micros(now)])?;
+    codec::collect(rows, |r| {
+        let matchers: String = r.get(1)?;
+        Ok(Silence {
+            id: r.get(0)?,
             matchers: serde_json::from_str(&matchers)
                 .map_err(|e| StoreError::Corrupt(format!("silence matchers: {e}")))?,
-            starts_at: codec::time(starts_at)?,
-            ends_at: codec::time(ends_at)?,
-            comment,
-        });
-    }
-    Ok(out)
+            starts_at: codec::time(r.get(2)?)?,
+            ends_at: codec::time(r.get(3)?)?,
+            comment: r.get(4)?,
+        })
+    })
 }

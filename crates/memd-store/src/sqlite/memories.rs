@@ -329,14 +329,8 @@ pub(super) fn history(c: &Connection, tenant: &TenantId, id: Uuid) -> Result<Vec
 pub(super) fn count_by_tenant(c: &Connection) -> Result<Vec<(String, u64)>> {
     let sql = format!("SELECT m.tenant, count(*) FROM memories m WHERE {LIVE_ANY_TENANT} GROUP BY m.tenant");
     let mut stmt = c.prepare_cached(&sql)?;
-    let rows =
-        stmt.query_map(params![codec::wall_now()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (tenant, n) = row?;
-        out.push((tenant, n as u64));
-    }
-    Ok(out)
+    let rows = stmt.query(params![codec::wall_now()])?;
+    codec::collect(rows, |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
 }
 
 /// Live memories of the tenant at wall-clock now (the trait passes no `now`).

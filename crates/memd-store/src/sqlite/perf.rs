@@ -46,23 +46,18 @@ pub(super) fn range(c: &Connection, from: i64, to: i64) -> Result<Vec<PerfMinute
         "SELECT minute, series, requests, errors, latency FROM perf_minutes
          WHERE minute >= ?1 AND minute < ?2 ORDER BY minute, series",
     )?;
-    let rows = stmt.query_map(params![from, to], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, String>(4)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (minute, series, requests, errors, latency) = row?;
-        let latency =
-            serde_json::from_str(&latency).map_err(|e| StoreError::Corrupt(format!("perf latency: {e}")))?;
-        out.push(PerfMinute { minute, series, requests: requests as u64, errors: errors as u64, latency });
-    }
-    Ok(out)
+    let rows = stmt.query(params![from, to])?;
+    codec::collect(rows, |r| {
+        let latency: String = r.get(4)?;
+        Ok(PerfMinute {
+            minute: r.get(0)?,
+            series: r.get(1)?,
+            requests: r.get::<_, i64>(2)? as u64,
+            errors: r.get::<_, i64>(3)? as u64,
+            latency: serde_json::from_str(&latency)
+                .map_err(|e| StoreError::Corrupt(format!("perf latency: {e}")))?,
+        })
+    })
 }
 
 pub(super) fn prune(c: &Connection, before: i64) -> Result<u64> {
