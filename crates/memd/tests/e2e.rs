@@ -8,13 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use common::{free_port, memd, Server};
-
-async fn post(c: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
-    let r = c.post(url).json(&body).send().await.expect("send");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
+use common::{free_port, memd, post, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill9_after_acknowledged_writes_loses_nothing() {

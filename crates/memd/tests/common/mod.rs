@@ -18,6 +18,13 @@ pub fn memd(args: &[&str], data: &Path) -> Command {
     c
 }
 
+/// `POST url` with a JSON body: the status and the body as JSON (`Null` if none).
+pub async fn post(c: &reqwest::Client, url: String, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let r = c.post(&url).json(&body).send().await.unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 /// `memd serve` on a free loopback port.
 pub struct Server {
     pub child: Child,
@@ -118,16 +125,9 @@ impl Server {
         r.json().await.unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
     }
 
-    /// `POST {base}{path}` with a JSON body: the status and the body as JSON (`Null` if none).
+    /// `POST {base}{path}` with a JSON body: see [`post`].
     pub async fn post_json(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        let r = reqwest::Client::new()
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+        post(&reqwest::Client::new(), format!("{}{path}", self.base), body).await
     }
 
     pub fn mcp_url(&self) -> String {
